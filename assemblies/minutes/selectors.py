@@ -1,0 +1,518 @@
+"""Reads of minutes, with access rules (404 for what a person may not see), and the draft
+built from the assembly's record."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assemblies import selectors as live
+from assemblies.minutes import canonical
+from assemblies.models import (
+    AgendaItem,
+    Assembly,
+    Attendance,
+    ConsensusRound,
+    Minutes,
+    MinutesPublication,
+    MinutesQuestion,
+    MinutesRenderJob,
+    MinutesVersion,
+    Position,
+    Proposal,
+    SpeakingRequest,
+    Vote,
+)
+from governance.models import Federation, Mandate, Membership, Organization
+from governance.permissions import may
+from governance.selectors import federations_of, memberships_of
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+def minutes_visible_to(user: Any) -> QuerySet[Minutes]:
+    """Members see every minutes record of their own organisations (drafts included)."""
+    return Minutes.objects.filter(
+        organization_id__in=memberships_of(user).values("organization_id")
+    ).select_related("assembly", "organization")
+
+
+def minutes_get_for_member(*, user: Any, uuid: Any) -> Minutes:
+    minutes = minutes_visible_to(user).filter(uuid=uuid).first()
+    if minutes is None:
+        raise Http404(_("No such minutes."))
+    return minutes
+
+
+def minutes_list(*, organization: Organization) -> QuerySet[Minutes]:
+    return (
+        Minutes.objects.filter(organization=organization)
+        .select_related("assembly")
+        .order_by("-assembly__starts_at")
+    )
+
+
+def assembly_for_minutes(*, user: Any, uuid: Any) -> Assembly:
+    assembly = live.assembly_get_for_member(user=user, uuid=uuid)
+    if assembly.organization_id is None or not memberships_of(user).filter(
+        organization_id=assembly.organization_id
+    ):
+        raise Http404(_("No such assembly."))
+    return assembly
+
+
+def reviewable_federations(user: Any) -> list[Federation]:
+    """Federations in which this person holds a current reviewer mandate."""
+    return [f for f in federations_of(user) if may(user, "federation.review", f)]
+
+
+def publications_visible_to(user: Any) -> QuerySet[MinutesPublication]:
+    """Reviewers see what was published to the federations they review, and only that; an
+    organisation's members also see their own organisation's publications."""
+    fed_ids = [f.pk for f in reviewable_federations(user)]
+    own_orgs = memberships_of(user).values("organization_id")
+    return MinutesPublication.objects.filter(
+        Q(federation_id__in=fed_ids) | Q(organization_id__in=own_orgs)
+    ).select_related("version__minutes__assembly", "organization", "federation")
+
+
+def publication_get(*, user: Any, uuid: Any) -> MinutesPublication:
+    pub = publications_visible_to(user).filter(uuid=uuid).first()
+    if pub is None:
+        raise Http404(_("No such minutes."))
+    return pub
+
+
+def publications_search(
+    *,
+    user: Any,
+    federation: Federation | None = None,
+    organization: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    text: str = "",
+) -> QuerySet[MinutesPublication]:
+    qs = publications_visible_to(user)
+    if federation is not None:
+        qs = qs.filter(federation=federation)
+    if organization:
+        qs = qs.filter(
+            Q(organization__slug=organization) | Q(organization__uuid__iexact=organization)
+        )
+    if date_from is not None:
+        qs = qs.filter(version__minutes__assembly__starts_at__date__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(version__minutes__assembly__starts_at__date__lte=date_to)
+    if text:
+        # Decision text lives in the approved content; search it and the decision register.
+        qs = qs.filter(
+            Q(version__content__icontains=text)
+            | Q(version__minutes__assembly__proposals__decision__text__icontains=text)
+            | Q(version__minutes__assembly__proposals__decision__title__icontains=text)
+        ).distinct()
+    return qs.order_by("-version__minutes__assembly__starts_at", "-id")
+
+
+def version_get_for_user(*, user: Any, uuid: Any) -> MinutesVersion:
+    """A version is visible to its organisation's members, or to a reviewer once published
+    to a federation they review. Everyone else: 404, whether it exists or not."""
+    version = (
+        MinutesVersion.objects.filter(uuid=uuid)
+        .select_related("minutes__assembly", "organization")
+        .first()
+    )
+    if version is None or not can_see_version(user=user, version=version):
+        raise Http404(_("No such minutes."))
+    return version
+
+
+def can_see_version(*, user: Any, version: MinutesVersion) -> bool:
+    if memberships_of(user).filter(organization_id=version.organization_id).exists():
+        return True
+    return publications_visible_to(user).filter(version=version).exists()
+
+
+def version_by_hash(*, user: Any, hash: str) -> MinutesVersion:
+    version = MinutesVersion.objects.filter(hash=hash.lower()).first()
+    if version is None or not can_see_version(user=user, version=version):
+        raise Http404(_("No such minutes."))
+    return version
+
+
+def latest_version(*, minutes: Minutes) -> MinutesVersion | None:
+    return minutes.versions.order_by("-number").first()
+
+
+def questions_for(*, publication: MinutesPublication) -> QuerySet[MinutesQuestion]:
+    return publication.questions.select_related(
+        "asked_by__person", "asked_by__organization", "answered_by__person"
+    )
+
+
+def job_get_for_user(*, user: Any, uuid: Any) -> MinutesRenderJob:
+    job = MinutesRenderJob.objects.filter(uuid=uuid).select_related("version").first()
+    if job is None:
+        raise Http404(_("No such file."))
+    if job.kind == MinutesRenderJob.Kind.PDF:
+        assert job.version is not None
+        if not can_see_version(user=user, version=job.version):
+            raise Http404(_("No such file."))
+    elif (
+        job.requested_by_id != getattr(user, "pk", None)
+        or job.federation is None
+        or not may(user, "federation.review", job.federation)
+    ):
+        raise Http404(_("No such file."))
+    return job
+
+
+# --- Who may write ---------------------------------------------------------------------------
+
+
+def may_keep_minutes(*, user: Any, minutes: Minutes) -> bool:
+    """Minute-takers write the minutes; facilitators may too (a small assembly often has
+    one person doing both)."""
+    assembly = minutes.assembly
+    return may(user, "assembly.take_minutes", assembly) or may(
+        user, "assembly.facilitate", assembly
+    )
+
+
+def attended(*, assembly: Assembly, membership: Membership) -> bool:
+    return Attendance.objects.filter(assembly=assembly, membership=membership).exists()
+
+
+# --- The draft ------------------------------------------------------------------------------
+
+
+def _name(m: Membership | None) -> str:
+    return m.display_name if m is not None else ""
+
+
+def _mandate_holders(assembly: Assembly, role: str, present_ids: set[int]) -> list[str]:
+    """Who held the role for this assembly while it ran: mandates limited to this assembly,
+    and organisation-wide mandates of people who were there."""
+    start = assembly.opened_at or assembly.starts_at
+    end = assembly.closed_at or timezone.now()
+    mandates = (
+        Mandate.objects.filter(
+            Q(scope_kind=Mandate.ScopeKind.OBJECT, object_uuid=assembly.uuid)
+            | Q(scope_kind=Mandate.ScopeKind.ORGANIZATION, membership_id__in=present_ids),
+            role=role,
+            membership__organization_id=assembly.organization_id or 0,
+            starts_at__lte=end,
+            ends_at__gt=start,
+        )
+        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=start))
+        .select_related("membership__person")
+        .order_by("starts_at", "id")
+    )
+    names: list[str] = []
+    for mandate in mandates:
+        name = mandate.membership.display_name
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _rounds(proposal: Proposal) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    rounds = list(ConsensusRound.objects.filter(proposal=proposal).order_by("number"))
+    positions: dict[int, list[Position]] = defaultdict(list)
+    for p in (
+        Position.objects.filter(round__in=rounds, superseded_at__isnull=True)
+        .select_related("membership__person")
+        .order_by("stated_at", "id")
+    ):
+        positions[p.round_id].append(p)
+    for r in rounds:
+        ps = positions[r.pk]
+        out.append(
+            {
+                "kind": "consensus",
+                "number": r.number,
+                "version": r.version.number,
+                "opened_at": r.opened_at,
+                "closed_at": r.closed_at,
+                "outcome": r.outcome,
+                "agree": sum(1 for p in ps if p.stance == Position.Stance.AGREE),
+                "concerns": [
+                    {"name": _name(p.membership), "text": p.text, "addressed": p.addressed_note}
+                    for p in ps
+                    if p.stance == Position.Stance.CONCERN
+                ],
+                "stand_asides": [
+                    {"name": _name(p.membership), "reason": p.text}
+                    for p in ps
+                    if p.stance == Position.Stance.STAND_ASIDE
+                ],
+                "blocks": [
+                    {"name": _name(p.membership), "reason": p.text}
+                    for p in ps
+                    if p.stance == Position.Stance.BLOCK
+                ],
+                "vote": None,
+            }
+        )
+    for v in Vote.objects.filter(proposal=proposal).order_by("number"):
+        total = (v.tally or {}).get("total") or live.vote_tally(vote=v)["total"]
+        out.append(
+            {
+                "kind": "vote",
+                "number": v.number,
+                "version": v.version.number,
+                "opened_at": v.opened_at,
+                "closed_at": v.closed_at,
+                "outcome": v.outcome,
+                "agree": 0,
+                "concerns": [],
+                "stand_asides": [],
+                "blocks": [],
+                # Secret ballots are tallies only: nothing here names a voter.
+                "vote": {
+                    "secret": v.secret,
+                    "rule": v.rule,
+                    "threshold_percent": v.threshold_percent,
+                    "fallback": v.fallback_for_id is not None,
+                    "yes": int(total.get("yes", 0)),
+                    "no": int(total.get("no", 0)),
+                    "abstain": int(total.get("abstain", 0)),
+                },
+            }
+        )
+    out.sort(key=lambda r: r["opened_at"] or timezone.now())
+    return out
+
+
+def _proposal(proposal: Proposal) -> dict[str, Any]:
+    versions = list(proposal.versions.select_related("author__person").order_by("number"))
+    final = versions[-1] if versions else None
+    decision = proposal.decision
+    return {
+        "uuid": proposal.uuid,
+        "title": proposal.title,
+        "author": _name(proposal.proposed_by),
+        "text": final.text if final else "",
+        "status": proposal.status,
+        "outcome": proposal.status,
+        "versions": [
+            {
+                "number": v.number,
+                "text": v.text,
+                "reason": v.note,
+                "author": _name(v.author),
+                "created_at": v.created_at,
+            }
+            for v in versions
+        ],
+        "rounds": _rounds(proposal),
+        "decision": (
+            {"uuid": decision.uuid, "number": decision.number, "title": decision.title}
+            if decision is not None
+            else None
+        ),
+    }
+
+
+def _task(t: Any) -> dict[str, Any]:
+    return {
+        "uuid": t.uuid,
+        "text": t.text,
+        "responsible": t.responsible.display_name,
+        "member_number": t.responsible.member_number,
+        "due": t.due_on,
+    }
+
+
+def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> dict[str, Any]:
+    """The minutes as canonical data, from the assembly's record: what the PDF shows, what
+    attendees sign and what the chain hashes once approved."""
+    assembly = minutes.assembly
+    org = minutes.organization
+    attendances = list(
+        Attendance.objects.filter(assembly=assembly)
+        .select_related("membership__person")
+        .order_by("checked_in_at", "id")
+    )
+    first_in: dict[int, Attendance] = {}
+    for a in attendances:
+        first_in.setdefault(a.membership_id, a)
+    present = [
+        {
+            "name": a.membership.display_name,
+            "member_number": a.membership.member_number,
+            "checked_in_at": a.checked_in_at,
+        }
+        for a in first_in.values()
+    ]
+    summary = live.attendance_summary(assembly=assembly)
+    quorum = live.rules_of(assembly).quorum_for(summary.members)
+    apologies = [
+        {"name": a.membership.display_name, "reason": a.reason}
+        for a in minutes.apologies.select_related("membership__person")
+    ]
+    notes = {n.item_id: n.text for n in minutes.item_notes.all()}
+    tasks_by_item: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+    for t in minutes.tasks.select_related("responsible__person").order_by("due_on", "id"):
+        tasks_by_item[t.item_id].append(_task(t))
+    speakers: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for s in (
+        SpeakingRequest.objects.filter(assembly=assembly, started_at__isnull=False)
+        .select_related("membership__person")
+        .order_by("started_at", "id")
+    ):
+        entry = speakers[s.item_id].setdefault(
+            s.membership_id, {"name": s.membership.display_name, "turns": 0, "seconds": 0}
+        )
+        entry["turns"] += 1
+        entry["seconds"] += s.seconds
+    proposals: dict[int, list[Proposal]] = defaultdict(list)
+    for p in (
+        Proposal.objects.filter(assembly=assembly)
+        .select_related("proposed_by__person", "decision")
+        .order_by("created_at", "id")
+    ):
+        proposals[p.item_id].append(p)
+    items = []
+    for n, item in enumerate(
+        AgendaItem.objects.filter(assembly=assembly).order_by("order", "id"), start=1
+    ):
+        props = [_proposal(p) for p in proposals[item.pk]]
+        items.append(
+            {
+                "uuid": item.uuid,
+                "number": n,
+                "title": item.title,
+                "kind": item.kind,
+                "notes": notes.get(item.pk, ""),
+                "speakers": list(speakers[item.pk].values()),
+                "proposals": props,
+                "decisions": [p["decision"] for p in props if p["decision"]],
+                "tasks": tasks_by_item.get(item.pk, []),
+            }
+        )
+    corrections = [
+        {"name": c.proposed_by.display_name, "text": c.text, "response": c.response}
+        for c in minutes.corrections.filter(status="accepted").select_related("proposed_by__person")
+    ]
+    present_ids = set(first_in)
+    return canonical.normalize(
+        {
+            "organization": {"uuid": org.uuid, "name": org.name},
+            "language": org.language,
+            "time_zone": org.time_zone,
+            "page_size": org.page_size,
+            "minutes": {"uuid": minutes.uuid, "version": version, "reason": reason},
+            "assembly": {
+                "uuid": assembly.uuid,
+                "title": assembly.title,
+                "place": assembly.place,
+                "starts_at": assembly.starts_at,
+                "opened_at": assembly.opened_at,
+                "closed_at": assembly.closed_at,
+                "log_seq": assembly.last_seq,
+                "rules_version": (assembly.rules or {}).get("version"),
+            },
+            "quorum": {
+                "required": quorum,
+                "present": len(present),
+                "active_members": summary.members,
+                "reached": len(present) >= quorum,
+            },
+            "attendance": {
+                "present_count": len(present),
+                "present": present,
+                "apologies_count": len(apologies),
+                "apologies": apologies,
+            },
+            "facilitators": _mandate_holders(assembly, Mandate.Role.FACILITATOR, present_ids),
+            "minute_takers": _mandate_holders(assembly, Mandate.Role.MINUTE_TAKER, present_ids),
+            "notes": minutes.notes,
+            "items": items,
+            "tasks": tasks_by_item.get(None, []),
+            "corrections": corrections,
+        }
+    )
+
+
+def draft_hash(*, minutes: Minutes) -> str:
+    return canonical.digest(draft_content(minutes=minutes))
+
+
+def document_for(version: MinutesVersion) -> dict[str, Any]:
+    """What the PDF shows and the PDF/A embeds: the hashed envelope plus its hash."""
+    return {
+        "format": canonical.FORMAT,
+        "content": json.loads(version.content),
+        "approval": json.loads(version.approval),
+        "previous_hash": version.previous_hash,
+        "hash": version.hash,
+    }
+
+
+# --- Verification ---------------------------------------------------------------------------
+
+
+def version_label(version: MinutesVersion) -> str:
+    assembly = version.minutes.assembly
+    when = timezone.localtime(assembly.starts_at).date().isoformat()
+    return _("“%(title)s” of %(date)s, version %(n)s (%(uuid)s)") % {
+        "title": assembly.title,
+        "date": when,
+        "n": version.number,
+        "uuid": version.uuid,
+    }
+
+
+def _reason(reason: str) -> str:
+    """The verifier speaks English (it also runs offline); people read their language."""
+    known = {
+        "content or approvals were altered": _("its content or approvals were altered"),
+        "does not point at the previous approved minutes": _(
+            "it does not point at the previous approved minutes"
+        ),
+        "stored data is not valid JSON": _("its stored data is damaged"),
+    }
+    if reason.startswith("stored data is not canonical"):
+        return _("its stored data is not in canonical form")
+    return str(known.get(reason, reason))
+
+
+def chain_problems(*, organization: Organization) -> list[canonical.Problem]:
+    """Recompute the organisation's chain; each problem names the altered record."""
+    versions = list(
+        MinutesVersion.objects.filter(organization=organization)
+        .select_related("minutes__assembly")
+        .order_by("chain_index")
+    )
+    links = [
+        canonical.Link(
+            label=version_label(v),
+            content=v.content,
+            approval=v.approval,
+            previous_hash=v.previous_hash,
+            stored_hash=v.hash,
+        )
+        for v in versions
+    ]
+    problems = [
+        canonical.Problem(p.label, _reason(p.reason)) for p in canonical.verify_links(links)
+    ]
+    for expected, v in enumerate(versions, start=1):
+        if v.chain_index != expected:
+            problems.append(
+                canonical.Problem(version_label(v), _("a record before this one is missing"))
+            )
+            break
+    return problems
+
+
+def chain_length(*, organization: Organization) -> int:
+    return MinutesVersion.objects.filter(organization=organization).count()

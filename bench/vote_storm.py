@@ -1,0 +1,170 @@
+"""Vote storm: 1,300 present, connected participants state their position at once.
+
+    python -m bench.vote_storm [--clients 1300] [--concurrency 100] [--services]
+
+The real server (uvicorn as `make run` starts it, plus one no-op endpoint) on a seeded
+database with an open consensus round; 1,300 websocket clients follow the assembly.
+1. Baseline: each participant sends a no-op authenticated POST (same middleware, same DRF
+   authentication), as fast as the server takes them.
+2. Each participant states a position (the real REST endpoint and service), as fast as the
+   server takes them, while every client counts the frames it receives.
+Targets: throughput >= 0.5 x the no-op POST; every position stored exactly once; each
+client's tally equals the database's within 1 s of the last write; <= 5 frames per second
+per client; no "database is locked".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from bench._harness import (
+    Backend,
+    LiveClient,
+    Server,
+    connect_all,
+    db_last_seq,
+    print_json,
+    raise_fd_limit,
+    seed,
+)
+
+
+async def storm(
+    server: Server, people: list[Any], path: str, body: dict[str, Any] | None, concurrency: int
+) -> tuple[float, Counter[int], float]:
+    """(seconds, statuses, time of the last response) for one POST per person."""
+    import httpx
+
+    statuses: Counter[int] = Counter()
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    last = 0.0
+    async with httpx.AsyncClient(base_url=server.base, timeout=120, limits=limits) as http:
+
+        async def one(p: Any) -> None:
+            nonlocal last
+            async with gate:
+                try:
+                    r = await http.post(
+                        path, json=body, headers={"Authorization": f"Token {p.token}"}
+                    )
+                    statuses[r.status_code] += 1
+                except httpx.HTTPError as exc:
+                    statuses[-1] += 1
+                    print("request failed:", type(exc).__name__, flush=True)
+                last = time.perf_counter()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(p) for p in people))
+    return time.perf_counter() - start, statuses, last
+
+
+def frames_per_second(clients: list[LiveClient], start: float, end: float) -> int:
+    worst = 0
+    for c in clients:
+        buckets = Counter(int(f.at - start) for f in c.frames if start <= f.at <= end)
+        worst = max([worst, *buckets.values()])
+    return worst
+
+
+def stored_positions(round_uuid: str) -> tuple[int, int]:
+    from django.db import close_old_connections
+    from django.db.models import Count
+
+    from assemblies.models import Position
+
+    close_old_connections()
+    current = Position.objects.filter(round__uuid=round_uuid, superseded_at__isnull=True)
+    stored = current.count()
+    duplicates = sum(
+        row["n"] - 1 for row in current.values("membership").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    return stored, duplicates
+
+
+async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[str, Any]:
+    from django.db import connections
+
+    connections.close_all()
+    server = Server(backend, app="bench._asgi:application")
+    server.start()
+    await server.wait_ready()
+    base_seq = db_last_seq(seeded.assembly_pk)
+    people = seeded.participants[: args.clients]
+    url = f"{server.ws_base}/ws/assemblies/{seeded.assembly_uuid}/"
+    clients = [LiveClient(url, p.session, server.base, seq=base_seq) for p in people]
+    t = time.perf_counter()
+    tasks = await connect_all(clients)
+    print(f"{len(clients)} clients connected in {time.perf_counter() - t:.1f} s", flush=True)
+    await asyncio.sleep(2)
+
+    noop_s, noop_status, _ = await storm(server, people, "/bench/noop/", None, args.concurrency)
+    print(f"no-op POST: {len(people) / noop_s:.0f}/s {dict(noop_status)}", flush=True)
+    await asyncio.sleep(1)
+
+    path = f"/api/v1/assemblies/{seeded.assembly_uuid}/rounds/{seeded.round_uuid}/positions/"
+    start = time.perf_counter()
+    pos_s, pos_status, last_write = await storm(
+        server, people, path, {"stance": "agree"}, args.concurrency
+    )
+    print(f"positions: {len(people) / pos_s:.0f}/s {dict(pos_status)}", flush=True)
+    final = db_last_seq(seeded.assembly_pk)
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and any(c.seq != final for c in clients):
+        await asyncio.sleep(0.02)
+    lags = [
+        max(0.0, c.frames[-1].at - last_write) if c.frames and c.seq == final else float("inf")
+        for c in clients
+    ]
+    max_fps = frames_per_second(clients, start, last_write + 1)
+    frames_total = sum(
+        1 for c in clients for f in c.frames if start <= f.at <= last_write + 1
+    ) / max(1, len(clients))
+    for c in clients:
+        await c.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    server.stop()
+    stored, duplicates = stored_positions(seeded.round_uuid)
+    locked = server.log().count("database is locked")
+    print(
+        f"events {base_seq} -> {final}; {frames_total:.1f} frames per client during the storm; "
+        f"'database is locked' in the server log: {locked}; server errors: "
+        f"{sum(n for s, n in pos_status.items() if s >= 500 or s < 0)}",
+        flush=True,
+    )
+    return {
+        "positions": pos_status.get(201, 0),
+        "stored": stored,
+        "duplicates": duplicates,
+        "throughput_ratio": round(noop_s / pos_s, 2),
+        "max_tally_lag_s": round(max(lags), 3),
+        "max_frames_per_s": max_fps,
+        "database_locked": locked,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=1300)
+    parser.add_argument("--concurrency", type=int, default=100, help="requests in flight")
+    parser.add_argument("--services", action="store_true", help="PostgreSQL + Redis")
+    args = parser.parse_args()
+    raise_fd_limit()
+    backend = Backend.create(args.services)
+    try:
+        backend.prepare()
+        seeded = seed(args.clients, present=args.clients, with_round=True)
+        result = asyncio.run(run(args, backend, seeded))
+    finally:
+        backend.cleanup()
+    print_json(result)
+
+
+if __name__ == "__main__":
+    main()

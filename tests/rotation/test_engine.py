@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
+from rotation import engine
+from rotation.checker import violations
+
+TZ = ZoneInfo("America/Caracas")
+WEEK = 7 * 86400
+
+
+def weekly(post_id: int, weeks: int, headcount: int = 1) -> list[engine.SlotSpec]:
+    return [
+        engine.SlotSpec((post_id, t, p), post_id, t * WEEK, (t + 1) * WEEK, t, p)
+        for t in range(weeks)
+        for p in range(1, headcount + 1)
+    ]
+
+
+def test_shift_starts_at_local_time_across_the_year():
+    cad = engine.Cadence("shift", shift_start=time(22, 0), shift_hours=8)
+    terms = engine.expand(cad, date(2027, 1, 1), date(2027, 12, 31), ZoneInfo("Europe/Madrid"))
+    assert len(terms) == 365
+    assert all(s.hour == 22 for s, _e, _t in terms)
+    # Across the spring DST change the shift is still 22:00 local, 8 hours long in wall time.
+    assert {(e - s).total_seconds() for s, e, _t in terms} == {8 * 3600}
+
+
+def test_week_and_month_terms_start_inside_the_period():
+    weeks = engine.expand(engine.Cadence("week"), date(2027, 3, 3), date(2027, 3, 31), TZ)
+    assert [s.date().isoformat() for s, _e, _t in weeks] == [
+        "2027-03-08",
+        "2027-03-15",
+        "2027-03-22",
+        "2027-03-29",
+    ]
+    quarters = engine.expand(
+        engine.Cadence("month", term_length=3), date(2027, 1, 1), date(2027, 12, 31), TZ
+    )
+    assert [s.month for s, _e, _t in quarters] == [1, 4, 7, 10]
+    assert quarters[0][1].date() == date(2027, 4, 1)
+
+
+def test_unfillable_post_is_reported_with_reasons_not_left_silently_empty():
+    members = {i: engine.MemberSpec(id=i) for i in range(1, 5)}
+    members[4].on_leave = True
+    post = engine.PostSpec(id=1, scope=(1, 2, 3, 4), quals=frozenset({9}), lane="post")
+    problem = engine.Problem(posts={1: post}, members=members, slots=weekly(1, 2))
+    result = engine.solve(problem)
+    assert result.picks == []
+    assert len(result.unfilled) == 2
+    codes = {r["code"]: r["n"] for r in result.unfilled[0].reasons}
+    assert codes == {engine.NOT_QUALIFIED: 4}
+    assert violations(problem, result) == []
+
+
+def test_too_few_people_fill_what_they_can_and_report_the_rest():
+    members = {i: engine.MemberSpec(id=i) for i in (1, 2)}
+    post = engine.PostSpec(id=1, scope=(1, 2), headcount=3, lane="post")
+    result = engine.solve(engine.Problem(posts={1: post}, members=members, slots=weekly(1, 1, 3)))
+    assert len(result.picks) == 2
+    assert [r["code"] for r in result.unfilled[0].reasons] == [engine.DOUBLE_BOOKED]
+
+
+def test_cooldown_carries_over_from_the_previous_roster():
+    members = {i: engine.MemberSpec(id=i) for i in (1, 2, 3)}
+    members[1].held_terms = {1: {-1}}  # held the post last term
+    post = engine.PostSpec(id=1, scope=(1, 2, 3), lane="post", cooldown=2)
+    problem = engine.Problem(posts={1: post}, members=members, slots=weekly(1, 3))
+    result = engine.solve(problem)
+    holders = [p.member_id for p in sorted(result.picks, key=lambda p: p.slot_id)]
+    assert holders[0] != 1 and holders[1] != 1  # cooling down for terms 0 and 1
+    assert violations(problem, result) == []
+
+
+def test_long_run_fairness_prefers_who_coordinated_least_in_twelve_months():
+    members = {i: engine.MemberSpec(id=i) for i in (1, 2, 3)}
+    members[1].coordination = 4
+    members[2].coordination = 1
+    post = engine.PostSpec(id=1, scope=(1, 2, 3), lane="post", coordination=True)
+    result = engine.solve(engine.Problem(posts={1: post}, members=members, slots=weekly(1, 1)))
+    (pick,) = result.picks
+    assert pick.member_id == 3
+    codes = [e["code"] for e in pick.explanation]
+    assert codes == ["fewest_turns", "fewest_coordination", "load", "available"]
+
+
+def test_turns_are_spread_evenly_when_everyone_is_eligible():
+    members = {i: engine.MemberSpec(id=i) for i in range(1, 11)}
+    post = engine.PostSpec(id=1, scope=tuple(members), lane="post", headcount=2)
+    problem = engine.Problem(posts={1: post}, members=members, slots=weekly(1, 52, 2))
+    result = engine.solve(problem)
+    counts = Counter(p.member_id for p in result.picks)
+    assert max(counts.values()) - min(counts.values()) <= 1
+    assert violations(problem, result) == []
+
+
+def test_trainee_shadows_then_takes_over_next_term():
+    members = {i: engine.MemberSpec(id=i) for i in range(1, 7)}
+    post = engine.PostSpec(id=1, scope=tuple(members), lane="post", shadowing=True, cooldown=1)
+    problem = engine.Problem(posts={1: post}, members=members, slots=weekly(1, 4))
+    result = engine.solve(problem)
+    by_term: dict[int, dict[str, int]] = {}
+    for p in result.picks:
+        by_term.setdefault(p.slot_id[1], {})[p.role] = p.member_id
+    for t in range(3):
+        assert by_term[t]["trainee"] == by_term[t + 1]["holder"]
+        assert by_term[t]["trainee"] != by_term[t]["holder"]
+    took_over = [p for p in result.picks if p.slot_id[1] == 1 and p.role == "holder"][0]
+    assert took_over.explanation[0]["code"] == "took_over_after_shadowing"
+    assert violations(problem, result) == []
+
+
+def test_previous_rosters_trainee_takes_over_unless_no_longer_eligible():
+    members = {i: engine.MemberSpec(id=i) for i in (1, 2, 3)}
+    post = engine.PostSpec(id=1, scope=(1, 2, 3), lane="post")
+    takes = engine.solve(
+        engine.Problem(posts={1: post}, members=members, slots=weekly(1, 1), takeover={(1, 1): 3})
+    )
+    assert takes.picks[0].member_id == 3
+    members[3].on_leave = True
+    falls_back = engine.solve(
+        engine.Problem(posts={1: post}, members=members, slots=weekly(1, 1), takeover={(1, 1): 3})
+    )
+    assert falls_back.picks[0].member_id != 3
+    assert falls_back.picks[0].explanation[0]["code"] == "trainee_could_not_take_over"
+
+
+def test_rest_between_shifts_is_respected():
+    members = {1: engine.MemberSpec(id=1), 2: engine.MemberSpec(id=2)}
+    night = engine.PostSpec(id=1, scope=(1, 2), rest_seconds=11 * 3600, max_consecutive=5)
+    h = 3600
+    slots = [
+        engine.SlotSpec(("n", d), 1, d * 24 * h + 22 * h, d * 24 * h + 30 * h, d) for d in range(6)
+    ]
+    problem = engine.Problem(posts={1: night}, members=members, slots=slots)
+    result = engine.solve(problem)
+    assert violations(problem, result) == []
+    assert len(result.picks) == 6  # alternating is possible: 22:00-06:00 then 40 h off
+
+
+def test_share_cap_limits_any_one_persons_share_of_a_post():
+    members = {1: engine.MemberSpec(id=1), 2: engine.MemberSpec(id=2)}
+    members[2].on_leave = True
+    post = engine.PostSpec(
+        id=1, scope=(1, 2), lane="post", max_consecutive=10, max_share_percent=50, coordination=True
+    )
+    result = engine.solve(engine.Problem(posts={1: post}, members=members, slots=weekly(1, 4)))
+    assert len(result.picks) == 2
+    assert {r["code"] for u in result.unfilled for r in u.reasons} >= {engine.SHARE_CAP}

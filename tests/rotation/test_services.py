@@ -1,0 +1,377 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
+
+from governance import services as gov
+from governance.models import AuditEntry, Mandate, Membership
+from governance.permissions import may
+from rotation import engine, services
+from rotation.models import Assignment, Roster, Slot, SwapRequest
+from tests import factories
+from tests.rotation.conftest import NIGHT
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """Messages are matched in English here (the default language is Spanish)."""
+    with translation.override("en"):
+        yield
+
+
+def roster(b: Any, weeks: int = 4, **kw: Any) -> Roster:
+    return services.roster_generate(
+        actor=b.world.alice,
+        organization=b.world.org,
+        name="Roster",
+        period_start=b.monday,
+        period_end=b.monday + timedelta(days=7 * weeks - 1),
+        **kw,
+    )
+
+
+def holders(r: Roster) -> list[Assignment]:
+    return list(
+        Assignment.objects.filter(slot__roster=r, role="holder")
+        .exclude(state="replaced")
+        .select_related("slot__post", "membership")
+        .order_by("slot__starts_at", "slot__position")
+    )
+
+
+def test_generated_roster_is_a_proposal_with_explanations(bakery):
+    bakery.post("Facilitation", kind="post", role=Mandate.Role.FACILITATOR, cadence="week")
+    bakery.post("Night cleaning", cadence="shift", shift_start=NIGHT, headcount=2, unpleasant=True)
+    r = roster(bakery)
+    assert r.status == Roster.Status.PROPOSAL
+    assert r.report == {"slots": 4 + 56, "filled": 60, "unfilled": 0}
+    for a in holders(r):
+        assert a.explanation and a.explanation[-1] == {"code": "available"}
+    night = Slot.objects.filter(roster=r, post__name="Night cleaning").first()
+    # 22:00 in the organisation's zone (Caracas, UTC-4) is 02:00 UTC.
+    assert timezone.localtime(night.starts_at, timezone.get_fixed_timezone(-240)).time() == NIGHT
+    assert AuditEntry.objects.filter(action="rotation.roster_generate").count() == 1
+
+
+def test_bob_without_mandate_cannot_coordinate(bakery):
+    w = bakery.world
+    with pytest.raises(PermissionDenied):
+        services.post_create(actor=w.bob, organization=w.org, data=services.PostData(name="X"))
+    bakery.post("Facilitation", kind="post", role=Mandate.Role.FACILITATOR)
+    with pytest.raises(PermissionDenied):
+        services.roster_generate(
+            actor=w.bob,
+            organization=w.org,
+            name="R",
+            period_start=bakery.monday,
+            period_end=bakery.monday,
+        )
+    r = roster(bakery)
+    with pytest.raises(PermissionDenied):
+        services.roster_publish(actor=w.bob, roster=r)
+    a = holders(r)[0]
+    with pytest.raises(PermissionDenied):
+        services.assignment_reassign(actor=w.bob, assignment=a, membership=w.bob_m, reason="x")
+
+
+def test_unfillable_post_gives_a_report_of_slots_and_reasons(bakery):
+    q = services.qualification_create(
+        actor=bakery.world.alice, organization=bakery.world.org, name="Forklift"
+    )
+    bakery.post("Forklift", cadence="week", qualifications=(q,))
+    r = roster(bakery, weeks=2)
+    assert r.report["unfilled"] == 2
+    slot = Slot.objects.filter(roster=r).first()
+    assert slot.unfilled_reasons == [{"code": engine.NOT_QUALIFIED, "n": 8}]
+
+
+def test_publishing_creates_mandates_that_expire_with_the_term(bakery):
+    w = bakery.world
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    r = roster(bakery, weeks=2)
+    assert not Mandate.objects.filter(source_rotation__isnull=False).exists()
+    services.roster_publish(actor=w.alice, roster=r)
+    r.refresh_from_db()
+    assert r.status == Roster.Status.PUBLISHED
+    first, second = holders(r)
+    assert first.membership != second.membership  # cooldown from the organisation's rules
+    m = Mandate.objects.get(source_rotation=first.uuid)
+    assert m.role == Mandate.Role.MINUTE_TAKER
+    assert (m.starts_at, m.ends_at) == (first.slot.starts_at, first.slot.ends_at)
+    person = first.membership.person
+    assert not may(person, "assembly.take_minutes", w.org)  # not yet
+    assert may(person, "assembly.take_minutes", w.org, at=first.slot.starts_at)
+    assert may(person, "assembly.take_minutes", w.org, at=first.slot.ends_at - timedelta(seconds=1))
+    assert not may(person, "assembly.take_minutes", w.org, at=first.slot.ends_at)
+    assert may(second.membership.person, "assembly.take_minutes", w.org, at=second.slot.starts_at)
+    with pytest.raises(ValidationError):
+        services.roster_publish(actor=w.alice, roster=r)
+
+
+def test_assembly_decision_publishes_without_a_coordinator_mandate(bakery):
+    w = bakery.world
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    r = roster(bakery, weeks=1)
+    decision = gov.decision_record(
+        actor=w.alice,
+        organization=w.org,
+        title="Roster",
+        text="The assembly adopts the roster.",
+        body="Assembly",
+    )
+    services.roster_publish(actor=w.bob, roster=r, decision=decision)
+    r.refresh_from_db()
+    assert r.published_by_decision == decision
+    assert (
+        Mandate.objects.filter(
+            role=Mandate.Role.MINUTE_TAKER, source_rotation__isnull=False
+        ).count()
+        == 1
+    )
+
+
+def test_roster_coordinator_mandate_from_rotation_lets_the_next_coordinator_publish(bakery):
+    w = bakery.world
+    bakery.post(
+        "Roster coordination", kind="post", role=Mandate.Role.ROSTER_COORDINATOR, cadence="week"
+    )
+    r = roster(bakery, weeks=1)
+    services.roster_publish(actor=w.alice, roster=r)
+    holder = holders(r)[0]
+    at = holder.slot.starts_at + timedelta(hours=1)
+    assert may(holder.membership.person, "rotation.publish", r, at=at)
+
+
+def _offer_take(bakery):
+    bakery.post("Deliveries", cadence="week", headcount=1)
+    r = roster(bakery, weeks=1)
+    a = holders(r)[0]
+    owner = a.membership.person
+    services.slot_offer(actor=owner, assignment=a, note="dentist")
+    taker = next(m for m in bakery.members if m.pk != a.membership_id)
+    return a, owner, taker
+
+
+def test_member_offers_a_slot_and_another_takes_it_with_history(bakery):
+    a, owner, taker = _offer_take(bakery)
+    new = services.slot_take(actor=taker.person, assignment=a)
+    a.refresh_from_db()
+    assert a.state == Assignment.State.REPLACED and a.replaced_by == new
+    assert new.membership == taker and new.source == Assignment.Source.TAKEN
+    assert list(Assignment.objects.filter(slot=a.slot).order_by("created_at")) == [a, new]
+    with pytest.raises(ValidationError, match="no longer available"):
+        services.slot_take(actor=bakery.members[-1].person, assignment=a)
+
+
+def test_only_the_holder_offers_and_nobody_takes_an_unoffered_slot(bakery):
+    bakery.post("Deliveries", cadence="week")
+    a = holders(roster(bakery, weeks=1))[0]
+    other = next(m for m in bakery.members if m.pk != a.membership_id)
+    with pytest.raises(PermissionDenied):
+        services.slot_offer(actor=other.person, assignment=a)
+    with pytest.raises(ValidationError):
+        services.slot_take(actor=other.person, assignment=a)
+
+
+def test_taking_is_rechecked_against_leave_and_unavailability(bakery):
+    a, owner, taker = _offer_take(bakery)
+    gov.membership_set_status(
+        actor=taker.person, membership=taker, status=Membership.Status.ON_LEAVE
+    )
+    with pytest.raises(ValidationError, match="on leave"):
+        services.slot_take(actor=taker.person, assignment=a)
+    other = next(m for m in bakery.members if m.pk not in (a.membership_id, taker.pk))
+    services.unavailability_add(
+        actor=other.person,
+        membership=other,
+        starts_at=a.slot.starts_at - timedelta(days=1),
+        ends_at=a.slot.starts_at + timedelta(hours=1),
+    )
+    with pytest.raises(ValidationError, match="unavailable"):
+        services.slot_take(actor=other.person, assignment=a)
+    a.refresh_from_db()
+    assert a.state == Assignment.State.OFFERED
+
+
+def test_swap_is_rechecked_and_moves_the_mandates(bakery):
+    w = bakery.world
+    bakery.post(
+        "Facilitation", kind="post", role=Mandate.Role.FACILITATOR, cadence="week", cooldown_terms=0
+    )
+    r = roster(bakery, weeks=2)
+    services.roster_publish(actor=w.alice, roster=r)
+    first, second = holders(r)
+    swap = services.swap_propose(actor=first.membership.person, mine=first, theirs=second)
+    with pytest.raises(PermissionDenied):
+        services.swap_answer(actor=first.membership.person, swap=swap, accept=True)
+    services.swap_answer(actor=second.membership.person, swap=swap, accept=True)
+    swap.refresh_from_db()
+    assert swap.state == SwapRequest.State.ACCEPTED
+    new_first, new_second = holders(r)
+    assert new_first.membership == second.membership
+    assert new_second.membership == first.membership
+    old = Mandate.objects.get(source_rotation=first.uuid)
+    assert old.revoked_at is not None and old.revoked_reason
+    assert Mandate.objects.get(source_rotation=new_first.uuid).membership == second.membership
+
+
+def test_reassignment_that_breaks_the_cooldown_is_refused(bakery):
+    bakery.post(
+        "Facilitation", kind="post", role=Mandate.Role.FACILITATOR, cadence="week", cooldown_terms=2
+    )
+    r = roster(bakery, weeks=3)
+    t0, t1, t2 = holders(r)
+    swap = services.swap_propose(actor=t0.membership.person, mine=t0, theirs=t1)
+    services.swap_cancel(actor=t0.membership.person, swap=swap)
+    assert SwapRequest.objects.get(pk=swap.pk).state == SwapRequest.State.CANCELLED
+    # Giving term 2 to the holder of term 1 would break the cooldown of two terms.
+    other = next(
+        m
+        for m in bakery.members
+        if m.pk not in (t0.membership_id, t1.membership_id, t2.membership_id)
+    )
+    services.roster_publish(actor=bakery.world.alice, roster=r)
+    with pytest.raises(ValidationError, match="cooldown"):
+        services.assignment_reassign(
+            actor=bakery.world.alice, assignment=t2, membership=t1.membership, reason="cover"
+        )
+    new = services.assignment_reassign(
+        actor=bakery.world.alice, assignment=t2, membership=other, reason="Covers while Eva is ill"
+    )
+    assert new.reason == "Covers while Eva is ill" and new.source == "reassigned"
+    assert Mandate.objects.filter(source_rotation=new.uuid, membership=other).exists()
+
+
+def test_reassign_needs_a_reason_and_a_qualified_member(bakery):
+    w = bakery.world
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Oven")
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=w.bob_m)
+    bakery.post("Oven", cadence="week", qualifications=(q,))
+    a = holders(roster(bakery, weeks=1))[0]
+    assert a.membership == w.bob_m
+    with pytest.raises(ValidationError):
+        services.assignment_reassign(actor=w.alice, assignment=a, membership=w.alice_m, reason=" ")
+    with pytest.raises(ValidationError, match="not qualified"):
+        services.assignment_reassign(
+            actor=w.alice, assignment=a, membership=w.alice_m, reason="swap"
+        )
+
+
+def test_qualification_needs_n_qualified_peers_and_expires(bakery):
+    w = bakery.world
+    dina, eva, fabio = bakery.members[2:5]
+    q = services.qualification_create(
+        actor=w.alice, organization=w.org, name="First aid", attestations_required=2, valid_days=30
+    )
+    # Nobody holds it yet: a coordinator's word starts it.
+    assert services.qualification_attest(actor=w.alice, qualification=q, candidate=dina)
+    # With one holder, one attestation is all there can be.
+    assert services.qualification_attest(actor=dina.person, qualification=q, candidate=eva)
+    # Now only holders attest, and two of them are needed.
+    with pytest.raises(PermissionDenied):
+        services.qualification_attest(actor=w.alice, qualification=q, candidate=fabio)
+    assert (
+        services.qualification_attest(actor=dina.person, qualification=q, candidate=fabio) is None
+    )
+    grant = services.qualification_attest(actor=eva.person, qualification=q, candidate=fabio)
+    assert grant is not None and grant.expires_at is not None
+    assert grant.is_valid() and not grant.is_valid(at=timezone.now() + timedelta(days=31))
+    with pytest.raises(ValidationError):
+        services.qualification_attest(actor=fabio.person, qualification=q, candidate=fabio)
+
+
+def test_attendance_by_the_holder_and_coordinator(bakery):
+    w = bakery.world
+    bakery.post("Deliveries", cadence="day")
+    start = timezone.localdate() - timedelta(days=1)
+    r = services.roster_generate(
+        actor=w.alice, organization=w.org, name="R", period_start=start, period_end=start
+    )
+    a = holders(r)[0]
+    services.attendance_record(actor=a.membership.person, assignment=a, attendance="done")
+    assert a.attendance == "done"
+    with pytest.raises(PermissionDenied):
+        services.attendance_record(
+            actor=w.bob if a.membership != w.bob_m else bakery.members[2].person,
+            assignment=a,
+            attendance="missed",
+        )
+    services.attendance_record(actor=w.alice, assignment=a, attendance="excused")
+    with pytest.raises(ValidationError):
+        services.attendance_record(actor=w.alice, assignment=a, attendance="nonsense")
+
+
+def test_members_on_leave_and_away_are_left_out(bakery):
+    w = bakery.world
+    for m in bakery.members[2:]:
+        gov.membership_set_status(actor=m.person, membership=m, status=Membership.Status.ON_LEAVE)
+    tz = timezone.get_fixed_timezone(-240)
+    services.unavailability_add(
+        actor=w.bob,
+        membership=w.bob_m,
+        starts_at=datetime.combine(bakery.monday, time(0), tzinfo=tz),
+        ends_at=datetime.combine(bakery.monday + timedelta(days=7), time(0), tzinfo=tz),
+    )
+    bakery.post("Deliveries", cadence="week")
+    r = roster(bakery, weeks=2)
+    week1, week2 = Slot.objects.filter(roster=r).order_by("starts_at")
+    assert holders(r)[0].membership == w.alice_m  # bob is away the first week
+    assert {a.membership for a in holders(r)} <= {w.alice_m, w.bob_m}
+    assert week1.unfilled_reasons == [] and week2.unfilled_reasons == []
+
+
+def test_fairness_carries_over_between_rosters(bakery):
+    w = bakery.world
+    bakery.post(
+        "Facilitation", kind="post", role=Mandate.Role.FACILITATOR, cadence="week", cooldown_terms=0
+    )
+    first = roster(bakery, weeks=4)
+    services.roster_publish(actor=w.alice, roster=first)
+    done = {a.membership_id for a in holders(first)}
+    second = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="Next",
+        period_start=bakery.monday + timedelta(days=28),
+        period_end=bakery.monday + timedelta(days=28 + 27),
+    )
+    # Eight members, four weeks each time: the second roster goes to the other four.
+    assert {a.membership_id for a in holders(second)}.isdisjoint(done)
+
+
+def test_calendar_token_reset_is_only_for_oneself(bakery):
+    w = bakery.world
+    old = services.calendar_token_for(membership=w.bob_m).token
+    with pytest.raises(PermissionDenied):
+        services.calendar_token_reset(actor=w.alice, membership=w.bob_m)
+    assert services.calendar_token_reset(actor=w.bob, membership=w.bob_m).token != old
+
+
+def test_charlie_cannot_take_alices_slots(bakery):
+    a, owner, _taker = _offer_take(bakery)
+    with pytest.raises(PermissionDenied):
+        services.slot_take(actor=bakery.world.charlie, assignment=a)
+    assert factories  # the factories module builds the personas
+
+
+def test_swap_is_refused_when_the_other_person_can_no_longer_take_it(bakery):
+    bakery.post("Deliveries", cadence="week", cooldown_terms=0)
+    r = roster(bakery, weeks=2)
+    first, second = holders(r)
+    swap = services.swap_propose(actor=first.membership.person, mine=first, theirs=second)
+    other = second.membership
+    services.unavailability_add(
+        actor=other.person,
+        membership=other,
+        starts_at=first.slot.starts_at,
+        ends_at=first.slot.ends_at,
+    )
+    with pytest.raises(ValidationError, match="unavailable"):
+        services.swap_answer(actor=other.person, swap=swap, accept=True)
+    assert [a.membership for a in holders(r)] == [first.membership, second.membership]
+    services.swap_answer(actor=other.person, swap=swap, accept=False)
+    assert SwapRequest.objects.get(pk=swap.pk).state == SwapRequest.State.DECLINED
