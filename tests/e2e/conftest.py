@@ -27,7 +27,9 @@ def _require_chromium() -> None:
         pytest.skip("chromium is not installed (make test installs it)")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop counts as
+# running in the main thread, which breaks async_to_sync in every later (non-browser) test.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     _require_chromium()
     from playwright.sync_api import sync_playwright
