@@ -442,7 +442,10 @@ def concern_address(request: Request, uuid: Any, position: Any) -> Response:
 
 
 def _vote_out(v: Vote) -> dict[str, Any]:
-    v.current_tally = selectors.vote_tally(vote=v)  # type: ignore[attr-defined]
+    tally = selectors.vote_tally(vote=v)
+    if tally["hidden"]:
+        tally |= {"phone": None, "total": None}
+    v.current_tally = tally  # type: ignore[attr-defined]
     return s.VoteOut(v).data
 
 

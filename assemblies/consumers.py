@@ -32,6 +32,18 @@ Client -> server:
 - `{"type": "ping"}`.
 Frames above 64 KB close the connection with 1009. A socket that falls far behind (its
 outgoing queue fills) is closed with 1013 and should reconnect with its seq.
+
+Limits and access (close codes the client acts on):
+- more than `LIVE_MAX_MESSAGES_PER_MINUTE` frames a minute get a `throttled` error and are
+  ignored; `LIVE_THROTTLE_CLOSE_AFTER` more and the socket is closed with 1008;
+- one person may hold `LIVE_MAX_SOCKETS_PER_USER` sockets and open
+  `LIVE_MAX_CONNECTS_PER_MINUTE` per minute in one process; beyond that: 4429 (retry later);
+- logging out closes that session's sockets (4401); leaving the organisation or otherwise
+  losing the right to follow the assembly closes them with 4403 (do not reconnect); a change
+  in the person's mandates (granted, revoked, ended, started) closes them with 4205: reload
+  the page, whose facilitator controls depend on them. Changes are announced by
+  `assemblies.realtime.access` within a second; every socket also re-checks its session and
+  access on its own every `LIVE_REVALIDATE_SECONDS` (30 minutes) and when a mandate ends.
 """
 
 from __future__ import annotations
@@ -40,10 +52,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
+import random
+import time
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.utils import timezone
 
 from assemblies.realtime import MAX_FRAME_BYTES, frames, hub, sync
 
@@ -53,7 +70,11 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+CLOSE_RELOAD = 4205
+CLOSE_LOGGED_OUT = 4401
 CLOSE_REFUSED = 4403
+CLOSE_TOO_MANY = 4429
+CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAVAILABLE = 1011
 CLOSE_TOO_SLOW = 1013
@@ -76,6 +97,30 @@ def _query_seq(scope: Scope) -> int | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     values = query.get("seq")
     return parse_seq(values[0]) if values else None
+
+
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+# user id -> times of recent connects in this process (the per-person connect rate). Per
+# process on purpose: a shared counter would cost every connect of a reconnect storm a trip
+# to Redis; with N processes the cap is N times as loose, which is still a cap.
+_recent_connects: defaultdict[int, deque[float]] = defaultdict(deque)
+
+
+def _connect_allowed(user_id: int) -> bool:
+    now = time.monotonic()
+    recent = _recent_connects[user_id]
+    while recent and recent[0] <= now - 60:
+        recent.popleft()
+    if len(recent) >= _limit("LIVE_MAX_CONNECTS_PER_MINUTE", 30):
+        return False
+    recent.append(now)
+    if len(_recent_connects) > 10_000:  # forget people who have not connected for a minute
+        for key in [k for k, v in _recent_connects.items() if not v or v[-1] <= now - 60]:
+            del _recent_connects[key]
+    return True
 
 
 def _too_big(message: dict[str, Any]) -> bool:
@@ -109,6 +154,14 @@ class LiveConsumer:
         self._syncing = False
         self._held: list[tuple[str, int, int]] = []
         self._resync_task: asyncio.Task[None] | None = None
+        self.user_id: int | None = None
+        self.session_key: str | None = None
+        self.assembly_uuid = ""
+        self._standing: sync.Standing | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._recheck_task: asyncio.Task[None] | None = None
+        self._window_start = 0.0
+        self._window_count = 0
 
     async def run(self) -> None:
         if (await self.receive())["type"] != "websocket.connect":
@@ -119,6 +172,15 @@ class LiveConsumer:
             await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
             return
         the_hub = hub.get_hub()
+        self.user_id = user.pk
+        self.assembly_uuid = assembly_uuid
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        if the_hub.sockets_of(user.pk) >= _limit(
+            "LIVE_MAX_SOCKETS_PER_USER", 10
+        ) or not _connect_allowed(user.pk):
+            await self.send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+            return
         # Subscribe before reading the log (whatever commits after the read reaches us), and
         # hold what arrives until the catch-up frames are queued.
         self._syncing = True
@@ -134,8 +196,10 @@ class LiveConsumer:
                 await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
                 return
             self.admission = plan
+            self._standing = plan.standing
             await self.send({"type": "websocket.accept"})
             writer = asyncio.create_task(self._write())
+            self._watch_task = asyncio.create_task(self._watch())
             await self._apply_plan(plan)
             while not self._closing:
                 message = await self.receive()
@@ -149,8 +213,9 @@ class LiveConsumer:
                     await asyncio.wait_for(asyncio.shield(writer), timeout=5)
         finally:
             the_hub.leave(assembly_uuid, self)
-            if self._resync_task is not None:
-                self._resync_task.cancel()
+            for task in (self._resync_task, self._watch_task, self._recheck_task):
+                if task is not None:
+                    task.cancel()
             if writer is not None:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -173,6 +238,49 @@ class LiveConsumer:
             return
         self.seq = last
         self._push(frame)
+
+    def access_changed(self, session_key: str | None) -> None:
+        """The hub heard that this person's access may have changed."""
+        if self._closing:
+            return
+        if session_key is not None:
+            # A logout: only the sockets of that session (their other phone stays).
+            if session_key == self.session_key:
+                self._close(CLOSE_LOGGED_OUT)
+            return
+        if self._recheck_task is None or self._recheck_task.done():
+            self._recheck_task = asyncio.get_running_loop().create_task(self._recheck())
+
+    # --- access ---------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        """Re-check on a timer: sessions expire and mandates end without any event."""
+        every = _limit("LIVE_REVALIDATE_SECONDS", 30 * 60)
+        while not self._closing:
+            # Jitter, so sockets that connected together do not all re-check together.
+            delay = every * random.uniform(0.8, 1.0)
+            changes_at = self._standing.changes_at if self._standing else None
+            if changes_at is not None:
+                delay = min(delay, max(0.0, (changes_at - timezone.now()).total_seconds()))
+            await asyncio.sleep(delay + 0.05)
+            await self._recheck()
+
+    async def _recheck(self) -> None:
+        if self._closing or self.user_id is None:
+            return
+        try:
+            result = await sync.recheck(self.user_id, self.session_key, self.assembly_uuid)
+        except Exception:  # noqa: BLE001 - keep the socket; the next check tries again
+            logger.exception("Re-checking a live socket failed")
+            return
+        if result == "logged_out":
+            self._close(CLOSE_LOGGED_OUT)
+        elif result == "refused":
+            self._close(CLOSE_REFUSED)
+        elif isinstance(result, sync.Standing):
+            if self._standing is not None and result.powers != self._standing.powers:
+                self._close(CLOSE_RELOAD)
+            self._standing = result
 
     # --- catching up ----------------------------------------------------------------------
 
@@ -215,6 +323,8 @@ class LiveConsumer:
         if _too_big(message):
             self._close(CLOSE_TOO_BIG)
             return
+        if self._throttled():
+            return
         text = message.get("text")
         if text is None:
             self._error("binary", "Only JSON text frames are understood.")
@@ -238,6 +348,22 @@ class LiveConsumer:
                 self._start_resync(since)
         else:
             self._error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+
+    def _throttled(self) -> bool:
+        """A fixed one-minute window: over the limit frames are ignored (one error says
+        so), and a client that keeps going is closed with 1008."""
+        now = time.monotonic()
+        if now - self._window_start >= 60:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        over = self._window_count - _limit("LIVE_MAX_MESSAGES_PER_MINUTE", 100)
+        if over <= 0:
+            return False
+        if over > _limit("LIVE_THROTTLE_CLOSE_AFTER", 20):
+            self._close(CLOSE_POLICY)
+        elif over == 1:
+            self._error("throttled", "Too many messages: wait a minute.")
+        return True
 
     def _error(self, code: str, message: str) -> None:
         self._push(frames.error(code, message))

@@ -11,6 +11,7 @@ Other parts (minutes) add their own region with `register_region("notes", render
 from __future__ import annotations
 
 import logging
+import re
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -101,10 +102,26 @@ def render_snapshot(assembly: Assembly) -> str:
     return render_regions(assembly, region_names())
 
 
-def render_page_regions(assembly: Assembly) -> dict[str, SafeString]:
-    """The regions for the first page load (not out-of-band)."""
+def render_page_regions(assembly: Assembly, *, csrf_token: str = "") -> dict[str, SafeString]:
+    """The regions for the first page load (not out-of-band).
+
+    The shared HTML carries no CSRF token (it is the same for everyone; scripts send the
+    token in a header). A page load is one person's, so with `csrf_token` each form gets
+    it, and the forms also work without JavaScript.
+    """
     with _Rendering(assembly):
-        return {name: render_region(assembly, name) for name in region_names()}
+        regions = {name: render_region(assembly, name) for name in region_names()}
+    if csrf_token:
+        regions = {name: with_csrf(html, csrf_token) for name, html in regions.items()}
+    return regions
+
+
+_POST_FORM = re.compile(r"(<form\b[^>]*\bmethod=\"post\"[^>]*>)", re.IGNORECASE)
+
+
+def with_csrf(html: str, token: str) -> SafeString:
+    field = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+    return mark_safe(_POST_FORM.sub(lambda m: m.group(1) + field, html))  # noqa: S308
 
 
 # --- Built-in regions -----------------------------------------------------------------------
@@ -150,15 +167,20 @@ def _agenda(assembly: Assembly) -> str:
     return _render("agenda", {"assembly": assembly, "items": items})
 
 
+# Arrivals named in the shared region. Not everyone: the region is re-rendered and stored
+# on every check-in, so a list of the whole room would make a check-in rush of 1,300 people
+# cost O(N^2) rendering and event-log bytes. The full list is one person's GET, on demand.
+RECENT_ARRIVALS = 8
+
+
 def _attendance(assembly: Assembly) -> str:
-    present = list(selectors.present_attendances(assembly=assembly))
-    members = selectors.eligible_memberships(assembly=assembly).filter(status="active").count()
-    summary = selectors.AttendanceSummary(
-        present=len(present),
-        members=members,
-        quorum=selectors.rules_of(assembly).quorum_for(members),
+    summary = selectors.attendance_summary(assembly=assembly)
+    recent = list(
+        selectors.present_attendances(assembly=assembly).order_by("-checked_in_at", "-id")[
+            :RECENT_ARRIVALS
+        ]
     )
-    return _render("attendance", {"assembly": assembly, "present": present, "summary": summary})
+    return _render("attendance", {"assembly": assembly, "recent": recent, "summary": summary})
 
 
 def _queue(assembly: Assembly) -> str:

@@ -468,6 +468,12 @@ class Vote(models.Model):
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
     tally = models.JSONField(_("final tally"), default=dict, blank=True)
     attendance = models.JSONField(_("attendance"), default=dict, blank=True)
+    # Phone ballots of a secret vote are counters, never rows: a row per ballot keeps its
+    # insertion order (SQLite rowid, PostgreSQL heap order and xmin) next to the ordered
+    # VoteParticipation rows, which would link each choice back to its voter.
+    secret_yes = models.PositiveIntegerField(default=0, editable=False)
+    secret_no = models.PositiveIntegerField(default=0, editable=False)
+    secret_abstain = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["proposal", "number"]
@@ -504,27 +510,19 @@ class Choice(models.TextChoices):
 
 
 class Ballot(models.Model):
-    """One phone ballot. In a secret vote it carries no voter and no time, and its key is
-    random, so nothing in the row leads back to the `VoteParticipation` that records who
-    voted."""
+    """One phone ballot of an open vote, with its voter. Secret votes keep no ballot rows,
+    only the counters on `Vote` (see there why)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="ballots")
     choice = models.CharField(_("choice"), max_length=8, choices=Choice.choices)
-    # Only for open votes.
-    membership = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         verbose_name = _("ballot")
         verbose_name_plural = _("ballots")
         constraints = [
-            models.UniqueConstraint(
-                fields=["vote", "membership"],
-                condition=Q(membership__isnull=False),
-                name="ballot_one_per_voter",
-            ),
+            models.UniqueConstraint(fields=["vote", "membership"], name="ballot_one_per_voter"),
             models.CheckConstraint(
                 condition=Q(choice__in=["yes", "no", "abstain"]), name="ballot_choice_valid"
             ),

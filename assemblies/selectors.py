@@ -528,14 +528,22 @@ def position_history(*, round: ConsensusRound) -> list[Position]:
 
 
 def vote_tally(*, vote: Vote) -> dict[str, Any]:
-    """Phone ballots plus counts entered by the facilitator."""
-    phone = {
-        row["choice"]: row["n"]
-        for row in Ballot.objects.filter(vote=vote)
-        .values("choice")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
+    """Phone ballots plus counts entered by the facilitator. `hidden` is true while a secret
+    vote is open: its running tally is not shown, or the moment a tally moves would tell
+    the room (and the event log) how the person who just voted chose."""
+    if vote.secret:
+        yes, no, abstain = Vote.objects.values_list(
+            "secret_yes", "secret_no", "secret_abstain"
+        ).get(pk=vote.pk)
+        phone = {"yes": yes, "no": no, "abstain": abstain}
+    else:
+        phone = {
+            row["choice"]: row["n"]
+            for row in Ballot.objects.filter(vote=vote)
+            .values("choice")
+            .annotate(n=Count("id"))
+            .order_by()
+        }
     room = {"yes": 0, "no": 0, "abstain": 0}
     for c in VoteCount.objects.filter(vote=vote):
         room["yes"] += c.yes
@@ -547,6 +555,7 @@ def vote_tally(*, vote: Vote) -> dict[str, Any]:
         "room": room,
         "total": total,
         "voters": vote.participations.count(),
+        "hidden": vote.secret and vote.closed_at is None,
     }
 
 

@@ -276,10 +276,12 @@ class VoteChoiceCountOut(serializers.Serializer):
 
 
 class VoteTallyOut(serializers.Serializer):
-    phone = VoteChoiceCountOut()
+    # Null while a secret vote is open: its running tally is not shown to anyone.
+    phone = VoteChoiceCountOut(allow_null=True)
     room = VoteChoiceCountOut()
-    total = VoteChoiceCountOut()
+    total = VoteChoiceCountOut(allow_null=True)
     voters = serializers.IntegerField()
+    hidden = serializers.BooleanField()
 
 
 class VoteOut(VoteBriefOut):

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1159,9 +1159,12 @@ def ballot_cast(*, actor: Any, vote: Vote, choice: str) -> VoteParticipation:
     try:
         with transaction.atomic():
             participation = VoteParticipation.objects.create(vote=v, membership=membership)
-            Ballot.objects.create(
-                vote=v, choice=choice, membership=None if v.secret else membership
-            )
+            if v.secret:
+                # A counter, not a row: nothing ordered to line up with the participations.
+                field = f"secret_{choice}"
+                Vote.objects.filter(pk=v.pk).update(**{field: F(field) + 1})
+            else:
+                Ballot.objects.create(vote=v, choice=choice, membership=membership)
     except IntegrityError as exc:
         raise ValidationError(voted) from exc
     # The audit names who voted, never the choice of a secret ballot.
@@ -1219,7 +1222,7 @@ def vote_close(*, actor: Any, vote: Vote) -> Vote:
         raise ValidationError(_("This vote is already closed."))
     summary = _require_quorum(assembly)
     now = timezone.now()
-    tally = selectors.vote_tally(vote=v)
+    tally = selectors.vote_tally(vote=v) | {"hidden": False}  # revealed once closed
     adopted = selectors.vote_result(vote=v, tally=tally)
     attendance = selectors.attendance_snapshot(assembly=assembly, at=now) | {
         "vote": str(v.uuid),

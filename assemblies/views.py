@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -138,7 +139,7 @@ def assembly_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     me = _me(request, assembly)
     if me.membership is None:
         raise Http404(_("No such assembly."))
-    regions = fragments.render_page_regions(assembly)
+    regions = fragments.render_page_regions(assembly, csrf_token=get_token(request))
     context = {
         "assembly": assembly,
         "current_org": assembly.organization,
@@ -184,6 +185,26 @@ def assembly_stats(request: HttpRequest, uuid: Any) -> HttpResponse:
             "current_org": assembly.organization,
             "stats": selectors.speaking_stats(assembly=assembly),
             "small_group": selectors.SMALL_GROUP,
+        },
+    )
+
+
+@login_required
+def assembly_attendance(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """Everyone present, for one person who asked (the live region only counts them)."""
+    assembly = selectors.assembly_get_for_member(user=request.user, uuid=uuid)
+    template = "assemblies/attendance_list.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#who"
+    return render(
+        request,
+        template,
+        {
+            "assembly": assembly,
+            "current_org": assembly.organization,
+            "present": selectors.present_attendances(assembly=assembly),
+            "summary": selectors.attendance_summary(assembly=assembly),
+            "facilitator": services.is_facilitator(user=request.user, assembly=assembly),
         },
     )
 

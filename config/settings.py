@@ -29,8 +29,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 # The fallback key only exists so a fresh checkout runs; production must set SECRET_KEY.
+# The "django-insecure-" prefix makes `check --deploy` fail loudly if it is ever deployed.
 SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "insecure-dev-key-set-SECRET_KEY-in-production-0123456789abcdefghijklmnop"
+    "SECRET_KEY", "django-insecure-dev-key-set-SECRET_KEY-in-production-0123456789abcdefghij"
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -101,8 +102,16 @@ ASGI_APPLICATION = "config.asgi.application"
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    # A connection pool, not persistent connections: under ASGI each request runs in a
+    # thread of its own, and CONN_MAX_AGE>0 left one open connection per thread until two
+    # processes exhausted PostgreSQL's max_connections within seconds of a vote storm
+    # (tests/robustness/test_faults.py). Size the pool per process: N processes x max_size
+    # must stay under the server's max_connections.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
+        "timeout": 10,
     }
 else:
     # WAL + synchronous=NORMAL + IMMEDIATE transactions + a busy timeout: measured ~50x

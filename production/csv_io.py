@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from governance.audit import audit
@@ -256,16 +256,7 @@ def entries_import_csv(*, actor: Any, organization: Organization, text: str) -> 
     if not built and not errors:
         errors.append(RowError(n, "", _("The file has no rows to import.")))
     if built:
-        dates = [e.shift_date for e, *_rest in built]
-        taken = set(
-            LogEntry.objects.filter(
-                organization=organization,
-                current=True,
-                shift_date__gte=min(dates),
-                shift_date__lte=max(dates),
-            ).values_list("work_centre_id", "shift_id", "shift_date", "product_id")
-        )
-        for key in taken & seen.keys():
+        for key in _slots_taken(organization=organization, keys=set(seen)):
             errors.append(
                 RowError(
                     seen[key],
@@ -280,11 +271,49 @@ def entries_import_csv(*, actor: Any, organization: Organization, text: str) -> 
         errors.sort(key=lambda e: e.row)
         return ImportResult(0, errors)
 
-    _bulk_store(actor=actor, built=built)
+    try:
+        # A savepoint, so that a clash below undoes every row of the file and nothing else.
+        with transaction.atomic():
+            _bulk_store(actor=actor, built=built)
+    except IntegrityError:
+        # The check above cannot see entries another transaction has not committed yet: a
+        # crew's form or a second import can still take one of these slots in between, and
+        # the unique index refuses the duplicate. All rows or none, so none.
+        return ImportResult(
+            0,
+            [
+                RowError(
+                    1,
+                    "",
+                    _(
+                        "Someone recorded entries for some of the same lines, shifts, dates "
+                        "and products while this file was being imported. Nothing was "
+                        "imported: import the file again to see which rows already have an "
+                        "entry."
+                    ),
+                )
+            ],
+        )
     audit(
         actor=actor, action="production.entries_import", organization=organization, rows=len(built)
     )
     return ImportResult(len(built), [])
+
+
+def _slots_taken(
+    *, organization: Organization, keys: set[tuple[int, int, date, int]]
+) -> set[tuple[int, int, date, int]]:
+    """Which (work centre, shift, date, product) of `keys` already have a current entry."""
+    dates = [key[2] for key in keys]
+    taken = set(
+        LogEntry.objects.filter(
+            organization=organization,
+            current=True,
+            shift_date__gte=min(dates),
+            shift_date__lte=max(dates),
+        ).values_list("work_centre_id", "shift_id", "shift_date", "product_id")
+    )
+    return taken & keys
 
 
 def _bulk_store(

@@ -69,9 +69,7 @@ def build(
         "by_shift": selectors.totals_by(dimension="shift", **f),
         "downtime_pareto": selectors.downtime_pareto(**f),
         "scrap_pareto": selectors.scrap_pareto(total_scrap=overall.scrap, **f),
-        "targets": selectors.targets_vs_actuals(
-            organization=organization, start=period.start, end=period.end
-        ),
+        "targets": selectors.targets_vs_actuals(**f),
     }
     if with_charts:
         ctx["oee_svg"] = charts.oee_chart(by_period, period.group)

@@ -155,9 +155,12 @@ class ParetoItem:
     cumulative_percent: Decimal
 
 
-def _pareto(rows: list[tuple[str, str, int]], labels: dict[str, str]) -> list[ParetoItem]:
-    rows = sorted((r for r in rows if r[2] > 0), key=lambda r: (-r[2], r[0], r[1]))
-    grand = sum(r[2] for r in rows)
+def _pareto(
+    rows: list[tuple[str, str, int]], labels: dict[str, str], *, grand: int, limit: int
+) -> list[ParetoItem]:
+    """The largest `limit` bars, with the cumulative share of the *whole* amount (`grand`),
+    so the last bar shown stays below 100 % when smaller reasons were left out."""
+    rows = sorted((r for r in rows if r[2] > 0), key=lambda r: (-r[2], r[0], r[1]))[:limit]
     out, running = [], 0
     for category, reason, amount in rows:
         running += amount
@@ -200,35 +203,45 @@ def _lines(
 
 
 def downtime_pareto(*, limit: int = 10, **kwargs: Any) -> list[ParetoItem]:
+    lines = _lines(DowntimeLine, **kwargs).exclude(category=DowntimeLine.Category.PLANNED)
+    # The top bars and the grand total are two aggregates: the number of distinct reasons
+    # is not bounded, so they are never all fetched.
     rows = (
-        _lines(DowntimeLine, **kwargs)
-        .exclude(category=DowntimeLine.Category.PLANNED)
-        .values("category", "reason")
+        lines.values("category", "reason")
         .annotate(amount=Sum("minutes"))
-        .order_by("-amount")[:limit]
+        .order_by("-amount", "category", "reason")[:limit]
     )
+    grand = lines.aggregate(total=Sum("minutes"))["total"] or 0
     return _pareto(
         [(r["category"], r["reason"], r["amount"]) for r in rows],
         {k: str(v) for k, v in DowntimeLine.Category.choices},
+        grand=grand,
+        limit=limit,
     )
 
 
 def scrap_pareto(
     *, limit: int = 10, total_scrap: int | None = None, **kwargs: Any
 ) -> list[ParetoItem]:
-    rows = list(
-        _lines(ScrapLine, **kwargs)
-        .values("category", "reason")
+    lines = _lines(ScrapLine, **kwargs)
+    rows = (
+        lines.values("category", "reason")
         .annotate(amount=Sum("quantity"))
-        .order_by("-amount")[:limit]
+        .order_by("-amount", "category", "reason")[:limit]
     )
     items = [(r["category"], r["reason"], r["amount"]) for r in rows]
-    if total_scrap is not None and len(rows) < limit:
-        # Scrap recorded without a reason still counts, under its own bar.
-        unexplained = total_scrap - sum(r[2] for r in items)
-        if unexplained > 0:
-            items.append(("", _("No reason given"), unexplained))
-    return _pareto(items, {k: str(v) for k, v in ScrapLine.Category.choices})
+    explained = lines.aggregate(total=Sum("quantity"))["total"] or 0
+    unexplained = max(0, (total_scrap or 0) - explained)
+    if unexplained:
+        # Scrap recorded without a reason still counts, under its own bar (which competes
+        # for a place among the largest like any other reason).
+        items.append(("", _("No reason given"), unexplained))
+    return _pareto(
+        items,
+        {k: str(v) for k, v in ScrapLine.Category.choices},
+        grand=explained + unexplained,
+        limit=limit,
+    )
 
 
 @dataclass(frozen=True)
@@ -238,15 +251,24 @@ class TargetStatus:
     met: bool | None
 
 
-def targets_vs_actuals(*, organization: Organization, start: date, end: date) -> list[TargetStatus]:
-    """The targets in force during the period, each against the actual over the overlap."""
-    targets = list(
-        Target.objects.filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=start),
-            organization=organization,
-            valid_from__lte=end,
-        ).select_related("decision", "work_centre", "product")
+def targets_vs_actuals(
+    *,
+    organization: Organization,
+    start: date,
+    end: date,
+    work_centre: WorkCentre | None = None,
+) -> list[TargetStatus]:
+    """The targets in force during the period, each against the actual over the overlap.
+    A report about one work centre shows that work centre's targets only: a target for
+    another line, or for the whole organisation, is not measured by one line's figures."""
+    targets_qs = Target.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=start),
+        organization=organization,
+        valid_from__lte=end,
     )
+    if work_centre is not None:
+        targets_qs = targets_qs.filter(work_centre=work_centre)
+    targets = list(targets_qs.select_related("decision", "work_centre", "product"))
     if not targets:
         return []
     out = []

@@ -247,3 +247,48 @@ def slot_spec(slot: Slot) -> engine.SlotSpec:
     return engine.SlotSpec(
         slot.pk, slot.post_id, ts(slot.starts_at), ts(slot.ends_at), slot.term_index, slot.position
     )
+
+
+# How far past a stored roster's end later published terms still count (cooldowns), the
+# same horizon the services use when they re-check a single change.
+RECHECK_AHEAD_DAYS = 400
+
+
+def stored_problem(
+    *, roster: Roster, ruleset: RuleSet | None
+) -> tuple[engine.Problem, dict[engine.Pick, Assignment]]:
+    """A stored roster as the engine sees it today: its slots, its current assignments as
+    picks, and each person's leave, unavailability, qualifications, scope and bookings in
+    published rosters as they are now (this roster's own turns are replayed, not loaded)."""
+    slot_rows = list(
+        Slot.objects.filter(roster=roster).values_list(
+            "pk", "post_id", "starts_at", "ends_at", "term_index", "position"
+        )
+    )
+    slots = [
+        engine.SlotSpec(pk, post_id, ts(s), ts(e), term, position)
+        for pk, post_id, s, e, term, position in slot_rows
+    ]
+    posts = Post.objects.filter(pk__in={row[1] for row in slot_rows}).prefetch_related(
+        "qualifications"
+    )
+    specs = {p.pk: post_spec(p, ruleset, scope_ids(p)) for p in posts}
+    assignments = {
+        a.pk: a
+        for a in current_assignments()
+        .filter(slot__roster=roster)
+        .select_related("slot__post", "membership__person")
+    }
+    picks = {engine.Pick(a.slot_id, a.membership_id, a.role, ()): a for a in assignments.values()}
+    members: dict[int, engine.MemberSpec] = {}
+    if slot_rows and assignments:
+        members = member_specs(
+            organization=roster.organization,
+            member_ids={a.membership_id for a in assignments.values()},
+            start=min(row[2] for row in slot_rows),
+            end=max(row[3] for row in slot_rows) + timedelta(days=RECHECK_AHEAD_DAYS),
+        )
+    problem = engine.Problem(
+        posts=specs, members=members, slots=slots, window_months=FAIRNESS_WINDOW_MONTHS
+    )
+    return problem, picks

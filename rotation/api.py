@@ -223,14 +223,17 @@ class RosterDetailApi(RotationAPIView):
 class RosterPublishApi(RotationAPIView):
     @extend_schema(
         tags=TAG,
-        request=s.PublishIn,
+        request=s.RosterPublishIn,
         responses={200: s.RosterOut},
         summary="Publish a roster: by a roster coordinator's mandate, or citing the "
-        "assembly's decision; posts become mandates ending with their term",
+        "assembly's decision in force that links to this roster's page; posts become "
+        "mandates ending with their term. 400 when a published roster already covers the "
+        "same posts then, or with one line per slot whose assignment no longer meets the "
+        "rules",
     )
     def post(self, request: Request, uuid: Any) -> Response:
         roster = selectors.roster_get_for_member(user=request.user, uuid=uuid)
-        data = _valid(s.PublishIn, request.data)
+        data = _valid(s.RosterPublishIn, request.data)
         decision = None
         if data.get("decision"):
             decision = Decision.objects.filter(

@@ -602,6 +602,41 @@ def solve(problem: Problem) -> Result:
             gc.enable()
 
 
+def recheck(problem: Problem, picks: Iterable[Pick]) -> list[tuple[Pick, str]]:
+    """Replay stored picks in the engine's own order against today's data and return those
+    that now break a hard rule, each with its reason code. A proposal waits for its
+    publication while people go on leave, declare unavailability, lose a qualification or
+    get booked by another roster; what the engine checked when it ran may no longer hold.
+    Every pick is booked as it is replayed, so a person's own turns in the roster count."""
+    eng = Engine(problem)
+    slots = {s.id: s for s in problem.slots}
+
+    def order(p: Pick) -> tuple[int, int, int, bool]:
+        s = slots[p.slot_id]
+        return (s.start, s.post_id, s.position, p.role != "holder")
+
+    out: list[tuple[Pick, str]] = []
+    for pick in sorted(picks, key=order):
+        slot = slots[pick.slot_id]
+        post = problem.posts[slot.post_id]
+        st = eng.states.get(pick.member_id)
+        if st is None or pick.member_id not in eng._scope(post):
+            out.append((pick, NOT_IN_SCOPE))
+            continue
+        if pick.role == "holder":
+            reason = _reason(st, post, slot, eng.caps.get(post.id))
+        else:
+            # A trainee shadows: free and allowed now, but holds no term and no share.
+            reason = _static_reason(st, post, slot)
+            lane = st.lanes.get(post.lane)
+            if reason is None and lane is not None:
+                reason = lane.conflict(slot.start, slot.end, post.rest_seconds)
+        if reason is not None:
+            out.append((pick, reason))
+        eng._book(pick.member_id, post, slot, pick.role)
+    return out
+
+
 def candidate_reason(
     member: MemberSpec,
     post: PostSpec,

@@ -192,8 +192,13 @@ class RosterIn(serializers.Serializer):
     posts = serializers.ListField(child=serializers.UUIDField(), default=list)
 
 
-class PublishIn(serializers.Serializer):
-    decision = serializers.UUIDField(required=False, allow_null=True)
+class RosterPublishIn(serializers.Serializer):
+    decision = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="A decision in force whose links include this roster's page "
+        "(/rotation/rosters/{uuid}/); without it, a roster coordinator's mandate is needed.",
+    )
 
 
 class NoteIn(serializers.Serializer):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from governance import services as gov
 from governance.audit import audit
@@ -32,6 +38,8 @@ from rotation.models import (
 from rotation.texts import reason_text
 
 MAX_ROSTER_DAYS = 400
+# A publication refused for broken rules lists this many slots; the rest are counted.
+REPORT_LINES = 30
 
 
 def _membership(user: Any, organization: Organization) -> Membership:
@@ -312,6 +320,14 @@ def roster_generate(
         last=period_end,
         ruleset=_rules(organization),
     )
+    # A proposal over a published roster's terms could never be published; say so now.
+    # Overlapping proposals are allowed: they are alternatives, and only one gets published.
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for (post_id, _term, _position), span in times.items():
+        spans[post_id].append(span)
+    clashes = _published_clashes(organization=organization, spans=spans)
+    if clashes:
+        raise ValidationError(clashes)
     result = engine.solve(problem)
 
     roster = Roster.objects.create(
@@ -389,20 +405,158 @@ def _mandate_for(
     )
 
 
+def decision_names_roster(*, decision: Decision, roster: Roster) -> bool:
+    """Is the decision about this roster? Its links name what it is about: the roster's
+    page (`/rotation/rosters/<uuid>/`, as in rotation/urls.py) or its API address, written
+    in full or as a path. The uuid cannot be guessed, so only a decision recorded with this
+    roster in hand can name it."""
+    suffix = f"rotation/rosters/{roster.uuid}"
+    for link in decision.links or []:
+        path = urlsplit(str(link).strip()).path.rstrip("/")
+        if path == suffix or path.endswith("/" + suffix):
+            return True
+    return False
+
+
+def _day(dt: datetime, organization: Organization) -> str:
+    return date_format(timezone.localtime(dt, adapter.org_zone(organization)), "DATE_FORMAT")
+
+
+def _published_clashes(
+    *,
+    organization: Organization,
+    spans: dict[int, list[tuple[datetime, datetime]]],
+    exclude: Roster | None = None,
+) -> list[str]:
+    """One message per post and published roster that already covers part of the same time
+    (`spans`: post id -> its slots' start and end). One term must never have two sets of
+    holders, nor the same people booked twice for it."""
+    if not spans:
+        return []
+    lo = min(start for slots in spans.values() for start, _end in slots)
+    hi = max(end for slots in spans.values() for _start, end in slots)
+    others = Slot.objects.filter(
+        roster__organization=organization,
+        roster__status=Roster.Status.PUBLISHED,
+        post_id__in=list(spans),
+        starts_at__lt=hi,
+        ends_at__gt=lo,
+    )
+    if exclude is not None:
+        others = others.exclude(roster=exclude)
+    merged = {
+        pid: engine.merge_intervals((adapter.ts(s), adapter.ts(e)) for s, e in slots)
+        for pid, slots in spans.items()
+    }
+    starts = {pid: [s for s, _e in m] for pid, m in merged.items()}
+    found: dict[tuple[int, int], list[Any]] = {}
+    rows = others.order_by("starts_at").values_list(
+        "post_id", "roster_id", "starts_at", "ends_at", "post__name", "roster__name"
+    )
+    for pid, rid, s, e, post_name, roster_name in rows:
+        # Merged intervals are disjoint and sorted: the last one starting before this slot
+        # ends is the only one that can overlap it.
+        i = bisect_left(starts[pid], adapter.ts(e))
+        if i == 0 or merged[pid][i - 1][1] <= adapter.ts(s):
+            continue
+        hit = found.setdefault((pid, rid), [post_name, roster_name, s, e])
+        hit[3] = max(hit[3], e)
+    return [
+        _(
+            "“%(post)s” is already covered by the published roster “%(roster)s” from "
+            "%(first)s to %(last)s. Leave it out or choose other days."
+        )
+        % {
+            "post": post_name,
+            "roster": roster_name,
+            "first": _day(first, organization),
+            "last": _day(last - timedelta(seconds=1), organization),
+        }
+        for post_name, roster_name, first, last in found.values()
+    ]
+
+
+def _broken_rules(roster: Roster) -> list[str]:
+    """Per slot, the assignments of a proposal that no longer meet the hard rules."""
+    problem, picks = adapter.stored_problem(roster=roster, ruleset=_rules(roster.organization))
+    lines = []
+    for pick, code in engine.recheck(problem, list(picks)):
+        a = picks[pick]
+        params = {
+            "post": a.slot.post.name,
+            "start": date_format(
+                timezone.localtime(a.slot.starts_at, adapter.org_zone(roster.organization)),
+                "SHORT_DATETIME_FORMAT",
+            ),
+            "who": a.membership.display_name,
+            "why": reason_text(code),
+        }
+        if a.role == Assignment.Role.HOLDER:
+            lines.append(
+                _("%(post)s, %(start)s: %(who)s can no longer take it (%(why)s).") % params
+            )
+        else:
+            lines.append(
+                _("%(post)s, %(start)s: %(who)s can no longer shadow it (%(why)s).") % params
+            )
+    return lines
+
+
 @transaction.atomic
 def roster_publish(*, actor: Any, roster: Roster, decision: Decision | None = None) -> Roster:
-    """The assembly (by a recorded decision) or a roster coordinator (by mandate) publishes;
-    posts become mandates that end with their term."""
+    """Published by a roster coordinator (by mandate) or by the assembly: a recorded
+    decision in force that names this roster in its links, whose effect any member may
+    then record. Posts become mandates that end with their term. Refused, with a report,
+    when a published roster already covers the same posts at the same time, or when an
+    assignment no longer meets the rules (leave, unavailability, qualifications, scope,
+    bookings) since the proposal was made."""
     org = roster.organization
     if decision is not None:
         _membership(actor, org)
         if decision.organization_id != org.pk or decision.status != Decision.Status.IN_FORCE:
-            raise ValidationError(_("The decision must be one of this organisation, in force."))
+            raise ValidationError(
+                {"decision": _("The decision must be one of this organisation, in force.")}
+            )
+        # Any decision in force would otherwise let any member publish any roster.
+        if not decision_names_roster(decision=decision, roster=roster):
+            raise ValidationError(
+                {
+                    "decision": _(
+                        "This decision is not about this roster. The assembly's decision "
+                        "must link to the roster's page (%(path)s)."
+                    )
+                    % {"path": reverse("rotation:roster", args=[roster.uuid])}
+                }
+            )
     else:
         require(actor, "rotation.publish", roster)
+    # Publications of one organisation take turns: two overlapping rosters checked at the
+    # same moment would each miss the other.
+    Organization.objects.select_for_update().filter(pk=org.pk).first()
     locked = Roster.objects.select_for_update().get(pk=roster.pk)
     if locked.status != Roster.Status.PROPOSAL:
         raise ValidationError(_("Only a proposal can be published."))
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for post_id, starts_at, ends_at in Slot.objects.filter(roster=locked).values_list(
+        "post_id", "starts_at", "ends_at"
+    ):
+        spans[post_id].append((starts_at, ends_at))
+    clashes = _published_clashes(organization=org, spans=spans, exclude=locked)
+    if clashes:
+        raise ValidationError(clashes)
+    broken = _broken_rules(locked)
+    if broken:
+        shown = broken[:REPORT_LINES]
+        more = len(broken) - len(shown)
+        head = ngettext(
+            "Nothing was published: %(n)d assignment no longer meets the rules. Reassign it "
+            "or generate the roster again.",
+            "Nothing was published: %(n)d assignments no longer meet the rules. Reassign "
+            "them or generate the roster again.",
+            len(broken),
+        ) % {"n": len(broken)}
+        tail = [ngettext("…and %(n)d more.", "…and %(n)d more.", more) % {"n": more}]
+        raise ValidationError([head, *shown, *(tail if more else [])])
     locked.status = Roster.Status.PUBLISHED
     locked.published_at = timezone.now()
     locked.published_by_decision = decision

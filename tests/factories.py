@@ -71,11 +71,13 @@ def grant(
         decision = (
             Decision.objects.filter(organization=membership.organization).order_by("number").first()
         )
+    # No mandate starts before the decision that grants it.
+    starts_at = max(now - timedelta(days=start_days_ago), decision.decided_at) if decision else now
     return services.mandate_grant(
         actor=membership.person,
         membership=membership,
         role=role,
-        starts_at=now - timedelta(days=start_days_ago),
+        starts_at=starts_at,
         ends_at=now + timedelta(days=days),
         decision=decision,
         check_permission=False,

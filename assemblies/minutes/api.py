@@ -92,7 +92,7 @@ class VerifyOut(serializers.Serializer):
     problems = ProblemOut(many=True)
 
 
-class PublishIn(serializers.Serializer):
+class MinutesPublishIn(serializers.Serializer):
     federation = serializers.SlugField()
 
 
@@ -245,7 +245,7 @@ def verify(request: Request) -> Response:
     )
 
 
-@extend_schema(tags=TAG, request=PublishIn, responses={201: PublicationOut})
+@extend_schema(tags=TAG, request=MinutesPublishIn, responses={201: PublicationOut})
 @api_view(["POST"])
 def version_publish(request: Request, uuid: Any) -> Response:
     version = selectors.version_get_for_user(user=request.user, uuid=uuid)
@@ -255,7 +255,7 @@ def version_publish(request: Request, uuid: Any) -> Response:
         .exists()
     ):
         raise Http404(_("No such minutes."))
-    data = _input(PublishIn, request)
+    data = _input(MinutesPublishIn, request)
     fed = gov_selectors.federation_get_for_member(user=request.user, slug=data["federation"])
     pub = services.minutes_publish(actor=request.user, version=version, federation=fed)
     return Response(PublicationOut(pub).data, status=status.HTTP_201_CREATED)

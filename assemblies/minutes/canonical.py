@@ -27,6 +27,10 @@ HASH_ALGORITHM = "sha256"
 GENESIS = "0" * 64
 FORMAT = "autogestion-minutes/1"
 
+# Reasons the verifier gives (in English: it also runs offline; pages translate them).
+ANCHOR_MISMATCH = "does not match the hash recorded when it was approved"
+ANCHOR_MISSING = "no record of its approval outside the chain"
+
 
 class CanonicalError(TypeError):
     pass
@@ -104,6 +108,10 @@ class Link:
     approval: str  # the stored canonical JSON text of the approval record
     previous_hash: str
     stored_hash: str
+    # The hash as recorded elsewhere when the link was approved (an append-only log). The
+    # chain alone cannot catch a rewrite of its newest link, nor tell which of two links was
+    # rewritten when one is rehashed: the anchor can. None: no anchor known for this link.
+    anchored_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,17 +120,24 @@ class Problem:
     reason: str
 
 
-def verify_links(links: Iterable[Link]) -> list[Problem]:
-    """Walk a chain in order; each problem names the record where the chain breaks."""
+def verify_links(links: Iterable[Link], *, anchored: bool = False) -> list[Problem]:
+    """Walk a chain in order; each problem names the record that was altered.
+
+    With `anchored`, every link must carry the hash recorded when it was approved: a record
+    rewritten and rehashed (the newest included) no longer matches it, and the next link is
+    checked against the anchor, so the rewritten record is named, not its successor."""
     problems: list[Problem] = []
     expected_previous = GENESIS
     for link in links:
+        # Continue from the hash recorded at approval (or, without one, the stored hash) so
+        # one altered record is named once, not every record after it.
+        next_previous = link.anchored_hash or link.stored_hash
         try:
             content = json.loads(link.content)
             approval = json.loads(link.approval)
         except (TypeError, ValueError):
             problems.append(Problem(link.label, "stored data is not valid JSON"))
-            expected_previous = link.stored_hash
+            expected_previous = next_previous
             continue
         if link.previous_hash != expected_previous:
             problems.append(Problem(link.label, "does not point at the previous approved minutes"))
@@ -135,9 +150,11 @@ def verify_links(links: Iterable[Link]) -> list[Problem]:
         else:
             if recomputed != link.stored_hash:
                 problems.append(Problem(link.label, "content or approvals were altered"))
-        # Continue from the stored hash so one altered record is named once, not every
-        # record after it.
-        expected_previous = link.stored_hash
+            elif link.anchored_hash is not None and recomputed != link.anchored_hash:
+                problems.append(Problem(link.label, ANCHOR_MISMATCH))
+        if anchored and link.anchored_hash is None:
+            problems.append(Problem(link.label, ANCHOR_MISSING))
+        expected_previous = next_previous
     return problems
 
 

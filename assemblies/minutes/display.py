@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
+from governance import attachments
+
 
 def outcome_label(code: str) -> str:
     labels = {
@@ -24,6 +26,12 @@ def outcome_label(code: str) -> str:
     return str(labels.get(code, code))
 
 
+def attachment_label(kind: str) -> str:
+    """The attachment's name in the reader's language (the data keeps only its kind)."""
+    spec = attachments.get(kind)
+    return str(spec.label) if spec is not None else kind
+
+
 _TIME_KEYS = ("_at", "starts_at", "ends_at")
 
 
@@ -33,7 +41,9 @@ def for_display(value: Any, tz: ZoneInfo) -> Any:
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():
-            if isinstance(v, str) and k.endswith(_TIME_KEYS):
+            if k == "attachment" and isinstance(v, Mapping):
+                out[k] = {**for_display(v, tz), "label": attachment_label(str(v.get("kind", "")))}
+            elif isinstance(v, str) and k.endswith(_TIME_KEYS):
                 out[k] = _parse_time(v, tz)
             elif isinstance(v, str) and k in {"due", "date", "due_on"}:
                 out[k] = _parse_date(v)

@@ -4,13 +4,19 @@ built from the assembly's record."""
 from __future__ import annotations
 
 import json
+import logging
+import re
+import zoneinfo
 from collections import defaultdict
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from assemblies import selectors as live
@@ -30,9 +36,19 @@ from assemblies.models import (
     SpeakingRequest,
     Vote,
 )
-from governance.models import Federation, Mandate, Membership, Organization
+from governance import attachments
+from governance.models import (
+    AuditEntry,
+    Decision,
+    Federation,
+    Mandate,
+    Membership,
+    Organization,
+)
 from governance.permissions import may
 from governance.selectors import federations_of, memberships_of
+
+logger = logging.getLogger(__name__)
 
 # --- Access ---------------------------------------------------------------------------------
 
@@ -331,6 +347,178 @@ def _task(t: Any) -> dict[str, Any]:
     }
 
 
+# --- Quorum, as it was ----------------------------------------------------------------------
+#
+# The minutes must not move when membership changes afterwards: a member joining or leaving
+# next month would otherwise change the draft's hash and void the signatures collected. So
+# the quorum comes from what was frozen while the assembly ran (rounds, votes and decisions
+# keep the attendance of their moment), never from today's member count.
+
+
+def _frozen_time(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _quorum_checks(assembly: Assembly) -> list[dict[str, Any]]:
+    """The quorum at each moment the assembly decided, as recorded then."""
+    sources: list[tuple[str, int, str, dict[str, Any]]] = []
+    for r in (
+        ConsensusRound.objects.filter(proposal__assembly=assembly, closed_at__isnull=False)
+        .select_related("proposal")
+        .order_by("closed_at", "id")
+    ):
+        sources.append(("consensus", r.number, r.proposal.title, r.attendance or {}))
+    for v in (
+        Vote.objects.filter(proposal__assembly=assembly, closed_at__isnull=False)
+        .select_related("proposal")
+        .order_by("closed_at", "id")
+    ):
+        sources.append(("vote", v.number, v.proposal.title, v.attendance or {}))
+    # Decisions taken outside a round (a mandate agreed, earlier minutes approved) froze this
+    # assembly's attendance too; those adopted by a round repeat its record and are skipped.
+    for d in Decision.objects.filter(
+        organization_id=assembly.organization_id or 0, attendance__assembly=str(assembly.uuid)
+    ).order_by("decided_at", "id"):
+        sources.append(("decision", d.number, d.title, d.attendance or {}))
+    checks: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for kind, number, title, snapshot in sources:
+        at = _frozen_time(snapshot.get("at"))
+        if at is None or "present" not in snapshot or "quorum" not in snapshot:
+            continue
+        key = str(snapshot.get("at"))
+        if key in seen:
+            continue
+        seen.add(key)
+        present, required = int(snapshot["present"]), int(snapshot["quorum"])
+        checks.append(
+            {
+                "kind": kind,
+                "number": number,
+                "title": title,
+                "recorded_at": at,
+                "present": present,
+                "active_members": int(snapshot.get("members", 0)),
+                "required": required,
+                "reached": bool(snapshot.get("quorum_met", present >= required)),
+            }
+        )
+    checks.sort(key=lambda c: c["recorded_at"])
+    return checks
+
+
+def _active_members_on(*, assembly: Assembly, day: date) -> int:
+    """Active members on the day of an assembly that decided nothing (so nothing froze the
+    count). Membership dates say who belonged then; a status is known only since its
+    `status_since`, so a change after the day is read as coming from the usual earlier state
+    (on leave now: active then; active now: on leave then). Joining, leaving or taking leave
+    afterwards therefore leaves the count as it was."""
+    return (
+        Membership.objects.filter(organization_id=assembly.organization_id or 0, joined_on__lte=day)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        .exclude(
+            Q(status=Membership.Status.ON_LEAVE, status_since__lte=day)
+            | Q(status=Membership.Status.ACTIVE, status_since__gt=day)
+        )
+        .count()
+    )
+
+
+def _peak_presence(attendances: Iterable[Attendance], *, end: datetime) -> int:
+    """The most people in the room at once, from the check-in and check-out times (not
+    everyone who came at some point)."""
+    edges: list[tuple[datetime, int]] = []
+    for a in attendances:
+        edges.append((a.checked_in_at, 1))
+        edges.append((a.checked_out_at or end, -1))
+    # At the same instant a departure counts before an arrival: a hand-over is not two people.
+    edges.sort()
+    peak = current = 0
+    for _at, delta in edges:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def _quorum(assembly: Assembly, attendances: list[Attendance]) -> dict[str, Any]:
+    checks = _quorum_checks(assembly)
+    if checks:
+        # The best-attended moment stands for the assembly; every moment is listed.
+        best = max(checks, key=lambda c: c["present"])
+        return {
+            "source": "decisions",
+            "required": best["required"],
+            "present": best["present"],
+            "active_members": best["active_members"],
+            "reached": best["reached"],
+            "recorded_at": best["recorded_at"],
+            "checks": checks,
+        }
+    end = assembly.closed_at or timezone.now()
+    members = _active_members_on(
+        assembly=assembly, day=timezone.localtime(end, _zone(assembly)).date()
+    )
+    present = _peak_presence(attendances, end=end)
+    # The rules snapshot taken when the assembly opened, not the rules in force today.
+    required = live.rules_of(assembly).quorum_for(members)
+    return {
+        "source": "attendance",
+        "required": required,
+        "present": present,
+        "active_members": members,
+        "reached": present >= required,
+        "recorded_at": None,
+        "checks": [],
+    }
+
+
+def _zone(assembly: Assembly) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(assembly.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+# --- Attachments (a production report...) ---------------------------------------------------
+
+# pygal gives every chart a random id (`chart-<uuid4>`): replaced by its position, so the same
+# report renders to the same text and the draft's hash stays put between two readings.
+_CHART_ID = re.compile(r"chart-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _stable_ids(html: str, prefix: str) -> str:
+    names: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        return names.setdefault(match.group(0), f"chart-{prefix}-{len(names) + 1}")
+
+    return _CHART_ID.sub(rename, html)
+
+
+def _attachment(item: AgendaItem, org: Organization, assembly: Assembly) -> dict[str, Any] | None:
+    """What another app attached to the item, as it is rendered into the minutes: its kind
+    and parameters, and its HTML in the organisation's language (the same for every reader,
+    since the hash covers it). Approval freezes it with the rest, so later corrections to
+    the production log do not move approved minutes."""
+    params = dict(item.attachment or {})
+    kind = str(params.pop("kind", ""))
+    if not kind:
+        return None
+    spec = attachments.get(kind)
+    html = ""
+    if spec is not None:
+        try:
+            with translation.override(org.language), timezone.override(_zone(assembly)):
+                html = _stable_ids(str(spec.render(org, dict(params))), str(item.uuid)[:8])
+        except Exception:  # noqa: BLE001 - a broken report must not take the minutes down
+            logger.exception("Attachment %r of item %s failed to render", kind, item.uuid)
+    return {"kind": kind, "params": params, "html": html}
+
+
 def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> dict[str, Any]:
     """The minutes as canonical data, from the assembly's record: what the PDF shows, what
     attendees sign and what the chain hashes once approved."""
@@ -352,8 +540,6 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
         }
         for a in first_in.values()
     ]
-    summary = live.attendance_summary(assembly=assembly)
-    quorum = live.rules_of(assembly).quorum_for(summary.members)
     apologies = [
         {"name": a.membership.display_name, "reason": a.reason}
         for a in minutes.apologies.select_related("membership__person")
@@ -396,6 +582,7 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
                 "proposals": props,
                 "decisions": [p["decision"] for p in props if p["decision"]],
                 "tasks": tasks_by_item.get(item.pk, []),
+                "attachment": _attachment(item, org, assembly),
             }
         )
     corrections = [
@@ -420,12 +607,7 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
                 "log_seq": assembly.last_seq,
                 "rules_version": (assembly.rules or {}).get("version"),
             },
-            "quorum": {
-                "required": quorum,
-                "present": len(present),
-                "active_members": summary.members,
-                "reached": len(present) >= quorum,
-            },
+            "quorum": _quorum(assembly, attendances),
             "attendance": {
                 "present_count": len(present),
                 "present": present,
@@ -460,15 +642,20 @@ def document_for(version: MinutesVersion) -> dict[str, Any]:
 # --- Verification ---------------------------------------------------------------------------
 
 
-def version_label(version: MinutesVersion) -> str:
-    assembly = version.minutes.assembly
+def _label(*, assembly: Assembly | None, number: Any, uuid: Any) -> str:
+    if assembly is None:
+        return _("approved minutes, version %(n)s (%(uuid)s)") % {"n": number, "uuid": uuid}
     when = timezone.localtime(assembly.starts_at).date().isoformat()
     return _("“%(title)s” of %(date)s, version %(n)s (%(uuid)s)") % {
         "title": assembly.title,
         "date": when,
-        "n": version.number,
-        "uuid": version.uuid,
+        "n": number,
+        "uuid": uuid,
     }
+
+
+def version_label(version: MinutesVersion) -> str:
+    return _label(assembly=version.minutes.assembly, number=version.number, uuid=version.uuid)
 
 
 def _reason(reason: str) -> str:
@@ -479,36 +666,119 @@ def _reason(reason: str) -> str:
             "it does not point at the previous approved minutes"
         ),
         "stored data is not valid JSON": _("its stored data is damaged"),
+        canonical.ANCHOR_MISMATCH: _(
+            "it was altered after approval: it no longer matches the hash recorded in the "
+            "audit log when it was approved"
+        ),
+        canonical.ANCHOR_MISSING: _("the audit log holds no record of its approval"),
     }
     if reason.startswith("stored data is not canonical"):
         return _("its stored data is not in canonical form")
     return str(known.get(reason, reason))
 
 
+@dataclass
+class Anchors:
+    """Hashes of approved minutes as the audit log recorded them when they were approved
+    (and published): an independent copy, append-only, the first entry for each record."""
+
+    hashes: dict[str, str] = field(default_factory=dict)
+    # Records for which a later entry gives another hash (an entry added to cover a rewrite).
+    conflicts: set[str] = field(default_factory=set)
+    # What the approval entry says about the record, to name it if the record is gone.
+    approved: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def approval_anchors(*, organization: Organization) -> Anchors:
+    anchors = Anchors()
+    entries = AuditEntry.objects.filter(
+        organization=organization, action__in=["minutes.approve", "minutes.publish"]
+    ).order_by("id")
+    for entry in entries.only("action", "object_kind", "object_uuid", "data"):
+        data = entry.data if isinstance(entry.data, dict) else {}
+        if entry.action == "minutes.approve":
+            if entry.object_kind != "MinutesVersion":
+                continue
+            key = entry.object_uuid
+            anchors.approved.setdefault(key, data)
+        else:
+            key = str(data.get("version", ""))
+        recorded = str(data.get("hash", ""))
+        if not key or not recorded:
+            continue
+        first = anchors.hashes.setdefault(key, recorded)
+        if first != recorded:
+            anchors.conflicts.add(key)
+    return anchors
+
+
+def anchored_hash(*, version: MinutesVersion) -> str | None:
+    """The hash recorded in the audit log when this version was approved."""
+    return approval_anchors(organization=version.organization).hashes.get(str(version.uuid))
+
+
+def _missing_label(uuid: str, data: dict[str, Any]) -> str:
+    try:
+        minutes = (
+            Minutes.objects.filter(uuid=str(data.get("minutes", "")))
+            .select_related("assembly")
+            .first()
+        )
+    except (ValueError, ValidationError):  # not a uuid: name the record by its own uuid
+        minutes = None
+    return _label(
+        assembly=minutes.assembly if minutes is not None else None,
+        number=data.get("number", "?"),
+        uuid=uuid,
+    )
+
+
 def chain_problems(*, organization: Organization) -> list[canonical.Problem]:
-    """Recompute the organisation's chain; each problem names the altered record."""
+    """Recompute the organisation's chain and compare each record with the hash the audit
+    log kept when it was approved; each problem names the altered record itself, the newest
+    one included (nothing after it would break)."""
     versions = list(
         MinutesVersion.objects.filter(organization=organization)
         .select_related("minutes__assembly")
         .order_by("chain_index")
     )
+    anchors = approval_anchors(organization=organization)
+    labels = {v.pk: version_label(v) for v in versions}
     links = [
         canonical.Link(
-            label=version_label(v),
+            label=labels[v.pk],
             content=v.content,
             approval=v.approval,
             previous_hash=v.previous_hash,
             stored_hash=v.hash,
+            anchored_hash=anchors.hashes.get(str(v.uuid)),
         )
         for v in versions
     ]
     problems = [
-        canonical.Problem(p.label, _reason(p.reason)) for p in canonical.verify_links(links)
+        canonical.Problem(p.label, _reason(p.reason))
+        for p in canonical.verify_links(links, anchored=True)
     ]
+    for v in versions:
+        if str(v.uuid) in anchors.conflicts:
+            problems.append(
+                canonical.Problem(
+                    labels[v.pk], _("the audit log records more than one hash for it")
+                )
+            )
+    stored = {str(v.uuid) for v in versions}
+    for uuid, data in anchors.approved.items():
+        if uuid not in stored:
+            problems.append(
+                canonical.Problem(
+                    _missing_label(uuid, data),
+                    _("the audit log records its approval, but the record is missing"),
+                )
+            )
     for expected, v in enumerate(versions, start=1):
         if v.chain_index != expected:
             problems.append(
-                canonical.Problem(version_label(v), _("a record before this one is missing"))
+                canonical.Problem(labels[v.pk], _("a record before this one is missing"))
             )
             break
     return problems

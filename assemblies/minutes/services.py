@@ -8,12 +8,13 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from assemblies import selectors as live
@@ -288,14 +289,40 @@ def correction_resolve(
 def _ready_for_approval(minutes: Minutes) -> None:
     if minutes.status != Minutes.Status.REVIEW:
         raise ValidationError(_("Circulate the minutes for corrections before approving them."))
+    # Approving (or signing, which approves with the last signature) while attendees may
+    # still propose corrections would cut their window short; a window of 0 days has none.
+    if minutes.amendment_window_open():
+        assert minutes.amendment_until is not None
+        until = timezone.localtime(minutes.amendment_until, _zone(minutes.organization))
+        raise ValidationError(
+            _(
+                "Attendees can propose corrections until %(until)s. The minutes can be signed "
+                "or approved once that time is over."
+            )
+            % {"until": formats.date_format(until, "DATETIME_FORMAT")}
+        )
     if minutes.corrections.filter(status=MinutesCorrection.Status.PROPOSED).exists():
         raise ValidationError(_("Answer every proposed correction before approval."))
+
+
+def _zone(organization: Organization) -> ZoneInfo:
+    try:
+        return ZoneInfo(organization.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 # --- Approval ------------------------------------------------------------------------------
 
 
-def _approve(*, minutes: Minutes, approval: dict[str, Any], decision: Any = None) -> MinutesVersion:
+def _approve(
+    *,
+    actor: Any,
+    minutes: Minutes,
+    approval: dict[str, Any],
+    decision: Any = None,
+    **audit_data: Any,
+) -> MinutesVersion:
     """Freeze the draft as an approved version, chained to the organisation's previous
     approved minutes. The organisation row lock serializes approvals of one organisation."""
     Organization.objects.select_for_update().filter(pk=minutes.organization_id).first()
@@ -325,6 +352,20 @@ def _approve(*, minutes: Minutes, approval: dict[str, Any], decision: Any = None
     minutes.status = Minutes.Status.APPROVED
     minutes.correction_reason = ""
     minutes.save(update_fields=["status", "correction_reason"])
+    # The chain's independent anchor: the audit log is append-only (a database trigger
+    # refuses updates), so this copy of the hash outlives a rewrite of the version row, and
+    # verification names the rewritten record, the newest one included.
+    _audit(
+        actor,
+        minutes,
+        "minutes.approve",
+        obj=version,
+        hash=version.hash,
+        previous_hash=version.previous_hash,
+        chain_index=version.chain_index,
+        number=version.number,
+        **audit_data,
+    )
     return version
 
 
@@ -367,9 +408,7 @@ def minutes_sign(*, actor: Any, minutes: Minutes) -> MinutesVersion | None:
             for s in signatures
         ],
     }
-    version = _approve(minutes=minutes, approval=approval)
-    _audit(actor, minutes, "minutes.approve", obj=version, method="signatures", hash=version.hash)
-    return version
+    return _approve(actor=actor, minutes=minutes, approval=approval, method="signatures")
 
 
 @transaction.atomic
@@ -431,17 +470,14 @@ def minutes_approve_at_assembly(
             }
         ],
     }
-    version = _approve(minutes=minutes, approval=approval, decision=decision)
-    _audit(
-        actor,
-        minutes,
-        "minutes.approve",
-        obj=version,
+    return _approve(
+        actor=actor,
+        minutes=minutes,
+        approval=approval,
+        decision=decision,
         method="next_assembly",
-        hash=version.hash,
         assembly=str(assembly.uuid),
     )
-    return version
 
 
 @transaction.atomic

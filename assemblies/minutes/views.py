@@ -394,6 +394,7 @@ def verify_hash(request: HttpRequest, hash: str) -> HttpResponse:
                 approval=json.loads(version.approval),
                 previous_hash=version.previous_hash,
             ),
+            "anchored": selectors.anchored_hash(version=version),
         },
     )
 

@@ -35,6 +35,10 @@ REPLAY_MAX_EVENTS = 200
 COALESCE_SECONDS = 0.3
 # Layer message type the hub listens for.
 EVENT_MESSAGE = "assembly.event"
+# Someone's access may have changed (logout, membership, mandates): every process's hub
+# listens on one group for these and re-checks that person's local sockets.
+ACCESS_GROUP = "live.access"
+ACCESS_MESSAGE = "access.changed"
 
 
 def group_name(assembly_uuid: Any) -> str:
@@ -58,25 +62,42 @@ def publish(message: dict[str, Any]) -> None:
     in the log, and the hubs notice the missing `seq` (next event or periodic check) and
     read it back from the database.
     """
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    group = group_name(message["assembly"])
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    try:
-        if loop is None:
-            async_to_sync(layer.group_send)(group, message)
-        else:
-            # Called from code running on the event loop itself (management code, scripts):
-            # hand the send to the loop instead of blocking it.
-            task = loop.create_task(layer.group_send(group, message))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+        _group_send(group_name(message["assembly"]), message)
     except Exception:  # noqa: BLE001 - see docstring
         logger.exception("Broadcast of assembly event %s failed", message.get("seq"))
 
 
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        async_to_sync(layer.group_send)(group, message)
+    else:
+        # Called from code running on the event loop itself (management code, scripts):
+        # hand the send to the loop instead of blocking it.
+        task = loop.create_task(layer.group_send(group, message))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
 _background: set[asyncio.Task[None]] = set()
+
+
+def access_changed(*, user_id: int, session_key: str | None = None) -> None:
+    """Tell every process that `user_id`'s access may have changed (call after commit).
+
+    With `session_key` (a logout) only that session's sockets close; without it, each of the
+    person's sockets is re-checked: closed when they may no longer follow the assembly, or
+    told to reload when their powers changed (facilitator controls appear or go).
+    """
+    message = {"type": ACCESS_MESSAGE, "user": user_id, "session": session_key or ""}
+    try:
+        _group_send(ACCESS_GROUP, message)
+    except Exception:  # noqa: BLE001 - the periodic re-check still catches it
+        logger.exception("Broadcast of an access change for user %s failed", user_id)

@@ -30,7 +30,14 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from assemblies.realtime import COALESCE_SECONDS, EVENT_MESSAGE, frames, group_name
+from assemblies.realtime import (
+    ACCESS_GROUP,
+    ACCESS_MESSAGE,
+    COALESCE_SECONDS,
+    EVENT_MESSAGE,
+    frames,
+    group_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +145,7 @@ class Hub:
             async with self._group_lock:
                 if self.channel is None:
                     self.channel = await self.layer.new_channel()
+                    await self.layer.group_add(ACCESS_GROUP, self.channel)
                 await self.layer.group_add(group_name(room.uuid), self.channel)
             self._ensure_tasks()
             # Read the log's position only after subscribing: every later event reaches us.
@@ -214,6 +222,9 @@ class Hub:
                 logger.exception("Channel layer receive failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
+            if message.get("type") == ACCESS_MESSAGE:
+                self._access_changed(message)
+                continue
             if message.get("type") != EVENT_MESSAGE:
                 continue
             room = self.rooms.get(message.get("assembly", ""))
@@ -256,6 +267,26 @@ class Hub:
             room.pending_from = seq
         room.delivered = seq
 
+    def _access_changed(self, message: dict[str, Any]) -> None:
+        user, session = message.get("user"), message.get("session") or None
+        for room in list(self.rooms.values()):
+            for subscriber in list(room.subscribers):
+                if getattr(subscriber, "user_id", None) != user:
+                    continue
+                try:
+                    subscriber.access_changed(session)  # type: ignore[attr-defined]
+                except Exception:  # noqa: BLE001 - one broken socket must not stop the rest
+                    logger.exception("Re-checking a socket's access failed")
+
+    def sockets_of(self, user_id: int) -> int:
+        """How many local sockets this person has open (the per-person connection cap)."""
+        return sum(
+            1
+            for room in self.rooms.values()
+            for subscriber in room.subscribers
+            if getattr(subscriber, "user_id", None) == user_id
+        )
+
     # --- gaps -----------------------------------------------------------------------------
 
     def _watch_gap(self, room: Room) -> None:
@@ -287,6 +318,8 @@ class Hub:
                 continue
             try:
                 async with self._group_lock:
+                    if self.channel is not None:
+                        await self.layer.group_add(ACCESS_GROUP, self.channel)
                     for room in rooms:
                         if self.channel is not None and self.rooms.get(room.uuid) is room:
                             await self.layer.group_add(group_name(room.uuid), self.channel)

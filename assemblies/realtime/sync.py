@@ -18,18 +18,35 @@ import asyncio
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core.cache import cache
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from assemblies import fragments
 from assemblies.models import Assembly
 from assemblies.realtime import MAX_FRAME_BYTES, REPLAY_MAX_EVENTS, frames
 from assemblies.realtime.store import events_after
+from governance.models import Mandate
 from governance.permissions import may
 
 SNAPSHOT_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a socket's admission rested on, re-checked when the person's access may change."""
+
+    powers: frozenset[int]  # the person's mandates in force
+    # When the set of mandates in force changes by itself (one ends or starts): expiry
+    # sends no event, so the socket re-checks at that moment.
+    changes_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,17 @@ class Plan:
     uuid: str
     seq: int
     replay: list[tuple[int, str]] | None  # None: send a snapshot
+    standing: Standing | None = None
+
+
+def _standing(user_id: int) -> Standing:
+    now = timezone.now()
+    rows = Mandate.objects.filter(
+        membership__person_id=user_id, revoked_at__isnull=True, ends_at__gt=now
+    ).values_list("pk", "starts_at", "ends_at")
+    powers = frozenset(pk for pk, starts, _ in rows if starts <= now)
+    moments = [starts if starts > now else ends for _, starts, ends in rows]
+    return Standing(powers, min(moments) if moments else None)
 
 
 def _plan_rows(uuid: str, last: int, since: int | None) -> list[tuple[int, str]] | None:
@@ -86,7 +114,34 @@ def admit(user: Any, assembly_uuid: str, since: int | None) -> Plan | None:
     if last is None:  # deleted meanwhile
         _identities.pop(assembly_uuid, None)
         return None
-    return Plan(assembly.pk, assembly_uuid, last, _plan_rows(assembly_uuid, last, since))
+    return Plan(
+        assembly.pk,
+        assembly_uuid,
+        last,
+        _plan_rows(assembly_uuid, last, since),
+        _standing(user.pk),
+    )
+
+
+@database_sync_to_async
+def recheck(user_id: int, session_key: str | None, assembly_uuid: str) -> Standing | str:
+    """Re-check a live socket: "logged_out" when its session no longer holds this person,
+    "refused" when they may no longer follow the assembly, else their current standing."""
+    engine = import_module(settings.SESSION_ENGINE)
+    data = engine.SessionStore(session_key).load() if session_key else {}
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if (
+        user is None
+        or str(data.get(SESSION_KEY)) != str(user_id)
+        or not constant_time_compare(
+            str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()
+        )
+    ):
+        return "logged_out"
+    assembly = _identity(assembly_uuid)
+    if assembly is None or not may(user, "assembly.view", assembly):
+        return "refused"
+    return _standing(user_id)
 
 
 @database_sync_to_async

@@ -20,8 +20,8 @@
   var base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
 
   var TEXT = {
-    es: ["Reconectando…", "Actualizar"],
-    en: ["Reconnecting…", "Refresh"],
+    es: ["Reconectando…", "Actualizar", "Ya no puedes seguir esta asamblea."],
+    en: ["Reconnecting…", "Refresh", "You can no longer follow this assembly."],
   };
   var lang = (document.documentElement.lang || "es").slice(0, 2);
   var words = TEXT[lang] || TEXT.es;
@@ -110,6 +110,14 @@
     }
   }
 
+  // While the socket is open the shared regions reach this page over it, so an action's
+  // HTTP response need not carry them (the server re-renders them only without this).
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      event.detail.headers["X-Live-Connected"] = "1";
+    }
+  });
+
   function send(obj) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
   }
@@ -125,9 +133,22 @@
       setState("open");
     };
     ws.onmessage = onFrame;
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       if (socket !== ws) return;
       socket = null;
+      // Close codes from assemblies/consumers.py.
+      if (event.code === 4205 || event.code === 4401) {
+        // Mandates changed (controls differ) or the session ended (the login page follows).
+        location.reload();
+        return;
+      }
+      if (event.code === 4403) {
+        label.textContent = root.dataset.goneText || words[2];
+        setState("closed");
+        status.hidden = false;
+        return;
+      }
+      if (event.code === 4429 || event.code === 1008) attempt = Math.max(attempt, 5);
       setState("reconnecting");
       schedule();
     };

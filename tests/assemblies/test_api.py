@@ -123,9 +123,13 @@ def test_votes_over_the_api(world: Any, alice_client: Client, bob_client: Client
         ).status_code
         == 201
     )
-    assert alice_client.get(base + f"votes/{vid}/").json()["current_tally"]["total"]["yes"] == 2
+    running = alice_client.get(base + f"votes/{vid}/").json()["current_tally"]
+    # A secret vote's running tally is hidden until it closes; the room's count is public.
+    assert running["hidden"] is True and running["total"] is None and running["phone"] is None
+    assert running["room"]["yes"] == 1 and running["voters"] == 1
     closed = _post(alice_client, base + f"votes/{vid}/close/")
     assert closed.json()["outcome"] == "adopted"
+    assert closed.json()["tally"]["total"]["yes"] == 2
     assert Proposal.objects.get(uuid=p).decision is not None
 
 

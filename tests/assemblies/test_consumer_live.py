@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -23,7 +24,10 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from assemblies import events, fragments
+from governance import services as governance_services
+from governance.models import Decision, Membership
+
+from assemblies import consumers, events, fragments
 from assemblies.models import Assembly, AssemblyEvent
 from assemblies.realtime import hub as hub_module
 from assemblies.realtime import sync
@@ -97,7 +101,9 @@ def layer(request: Any, settings: Any) -> str:
 @pytest.fixture
 async def live(layer: str) -> AsyncIterator[str]:
     """A clean hub and layer per test (each test runs its own event loop)."""
+    consumers._recent_connects.clear()
     yield layer
+    consumers._recent_connects.clear()
     await hub_module.reset_hub()
     channel_layer = get_channel_layer()
     await channel_layer.flush()
@@ -477,3 +483,162 @@ async def test_a_frame_just_under_the_cap_is_answered(
     await comm.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * 60_000}))
     assert (await comm.receive_json_from(timeout=5))["type"] == "pong"
     await comm.disconnect()
+
+
+# --- sessions, access and limits ---------------------------------------------------------------
+
+
+async def closed_with(comm: WebsocketCommunicator, timeout: float = 5) -> int:
+    """The close code the server sends next, skipping frames that come before it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        assert left > 0, "the socket was not closed in time"
+        out = await comm.receive_output(timeout=left)
+        if out["type"] == "websocket.close":
+            return int(out["code"])
+
+
+def _session_client(user: Any) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(user)
+    return client, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def test_logging_out_closes_that_sessions_sockets_within_5_s(
+    live: str, assembly: Assembly, world: Any
+) -> None:
+    phone, phone_cookie = await database_sync_to_async(_session_client)(world.bob)
+    _, kiosk_cookie = await database_sync_to_async(_session_client)(world.bob)
+    on_phone, on_kiosk = connect(assembly, phone_cookie), connect(assembly, kiosk_cookie)
+    await opened(on_phone)
+    await opened(on_kiosk)
+    started = asyncio.get_running_loop().time()
+    logout = await database_sync_to_async(phone.post)("/accounts/logout/")
+    assert logout.status_code == 302
+    assert await closed_with(on_phone) == consumers.CLOSE_LOGGED_OUT
+    assert asyncio.get_running_loop().time() - started < 5
+    # The same person's other session is not logged out and keeps following.
+    seq = await emit(assembly)
+    assert (await on_kiosk.receive_json_from(timeout=5))["to"] == seq
+    await on_kiosk.disconnect()
+
+
+async def test_leaving_the_organisation_closes_the_persons_sockets(
+    live: str, assembly: Assembly, world: Any, cookies: dict[str, str]
+) -> None:
+    comm = connect(assembly, cookies["bob"])
+    await opened(comm)
+    await database_sync_to_async(governance_services.membership_set_status)(
+        actor=world.bob, membership=world.bob_m, status=Membership.Status.LEFT
+    )
+    assert await closed_with(comm) == consumers.CLOSE_REFUSED
+    # And cannot come back.
+    again = connect(assembly, cookies["bob"])
+    assert await again.connect(timeout=5) == (False, consumers.CLOSE_REFUSED)
+
+
+async def test_losing_a_mandate_makes_the_page_reload(
+    live: str, assembly: Assembly, world: Any, cookies: dict[str, str]
+) -> None:
+    facilitator, worker = connect(assembly, cookies["alice"]), connect(assembly, cookies["bob"])
+    await opened(facilitator)
+    await opened(worker)
+    await database_sync_to_async(governance_services.mandate_revoke)(
+        actor=world.alice,
+        mandate=world.alice_facilitator,
+        reason="Rotación",
+        check_permission=False,
+    )
+    assert await closed_with(facilitator) == consumers.CLOSE_RELOAD
+    # Bob's powers did not change: his socket stays.
+    seq = await emit(assembly)
+    assert (await worker.receive_json_from(timeout=5))["to"] == seq
+    await worker.disconnect()
+
+
+def _grant_for_seconds(world: Any, seconds: float) -> None:
+    now = timezone.now()
+    decision = Decision.objects.filter(organization=world.org).order_by("number").first()
+    governance_services.mandate_grant(
+        actor=world.bob,
+        membership=world.bob_m,
+        role="minute_taker",
+        starts_at=max(now, decision.decided_at) if decision else now,
+        ends_at=now + timedelta(seconds=seconds),
+        decision=decision,
+        check_permission=False,
+    )
+
+
+async def test_a_mandate_that_ends_by_itself_makes_the_page_reload(
+    live: str, assembly: Assembly, world: Any, cookies: dict[str, str]
+) -> None:
+    await database_sync_to_async(_grant_for_seconds)(world, 1.5)
+    comm = connect(assembly, cookies["bob"])
+    await opened(comm)
+    # No event announces an expiry: the socket re-checks when the mandate ends.
+    assert await closed_with(comm, timeout=6) == consumers.CLOSE_RELOAD
+
+
+async def test_idle_sockets_re_check_their_session(
+    live: str, assembly: Assembly, cookies: dict[str, str], settings: Any
+) -> None:
+    settings.LIVE_REVALIDATE_SECONDS = 1
+    comm = connect(assembly, cookies["bob"])
+    await opened(comm)
+    # The session disappears without any logout signal (expired, cleared by the operator).
+    from django.contrib.sessions.models import Session
+
+    await database_sync_to_async(Session.objects.filter(session_key=cookies["bob"]).delete)()
+    assert await closed_with(comm, timeout=5) == consumers.CLOSE_LOGGED_OUT
+
+
+async def test_a_flood_of_frames_is_throttled_then_closed_with_1008(
+    live: str, assembly: Assembly, cookies: dict[str, str], settings: Any
+) -> None:
+    settings.LIVE_MAX_MESSAGES_PER_MINUTE = 5
+    settings.LIVE_THROTTLE_CLOSE_AFTER = 3
+    comm = connect(assembly, cookies["bob"], seq=0)
+    await opened(comm)
+    for _ in range(5):
+        await comm.send_json_to({"type": "ping"})
+        assert (await comm.receive_json_from(timeout=5))["type"] == "pong"
+    await comm.send_json_to({"type": "ping"})
+    throttled = await comm.receive_json_from(timeout=5)
+    assert throttled == {
+        "type": "error",
+        "code": "throttled",
+        "message": "Too many messages: wait a minute.",
+    }
+    for _ in range(3):
+        await comm.send_json_to({"type": "ping"})  # ignored, no answer
+    await comm.send_json_to({"type": "ping"})
+    assert await closed_with(comm) == consumers.CLOSE_POLICY
+
+
+async def test_one_person_may_hold_only_so_many_sockets(
+    live: str, assembly: Assembly, cookies: dict[str, str], settings: Any
+) -> None:
+    settings.LIVE_MAX_SOCKETS_PER_USER = 2
+    first, second = connect(assembly, cookies["bob"]), connect(assembly, cookies["bob"])
+    await opened(first)
+    await opened(second)
+    third = connect(assembly, cookies["bob"])
+    assert await third.connect(timeout=5) == (False, consumers.CLOSE_TOO_MANY)
+    # Someone else is not affected.
+    await opened(connect(assembly, cookies["alice"]))
+    await first.disconnect()
+    await opened(connect(assembly, cookies["bob"]))
+
+
+async def test_connects_per_minute_are_limited(
+    live: str, assembly: Assembly, cookies: dict[str, str], settings: Any
+) -> None:
+    settings.LIVE_MAX_CONNECTS_PER_MINUTE = 3
+    for _ in range(3):
+        comm = connect(assembly, cookies["bob"])
+        await opened(comm)
+        await comm.disconnect()
+    refused = connect(assembly, cookies["bob"])
+    assert await refused.connect(timeout=5) == (False, consumers.CLOSE_TOO_MANY)

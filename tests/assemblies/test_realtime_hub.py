@@ -94,7 +94,8 @@ async def test_every_local_socket_shares_one_group_subscription() -> None:
     sockets = [Socket() for _ in range(50)]
     for s in sockets:
         await hub.join(A, s)
-    assert layer.groups == {f"assembly.{A}": {"specific.hub!1"}}
+    # One subscription for the assembly, plus the process's one for access changes.
+    assert layer.groups == {f"assembly.{A}": {"specific.hub!1"}, "live.access": {"specific.hub!1"}}
     layer.publish(A, 1, ["queue"])
     for s in sockets:
         assert covered(await s.until(1)) == [1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,6 +121,39 @@ def test_without_javascript_forms_post_and_come_back(world: Any, bob_client: Cli
     assert "already checked in" in again
 
 
+def test_without_javascript_the_shared_forms_carry_the_csrf_token(world: Any) -> None:
+    """The live regions are rendered once for everyone, without a token; the page load
+    adds this person's token to every form, so a browser without scripts can post them."""
+    a = open_assembly(world)
+    with_item(world, a)
+    everyone_in(world, a)
+    services.proposal_create(
+        actor=world.bob, assembly=a, title="Pan integral", text="Hacemos pan integral"
+    )
+    p = a.proposals.get()
+    services.round_open(actor=world.alice, proposal=p)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.bob)
+    page = browser.get(f"/assemblies/{a.uuid}/").content.decode()
+    form = re.search(
+        r'<form[^>]*action="(/assemblies/[^"]+/do/position/)"[^>]*>(.*?)</form>', page, re.S
+    )
+    assert form is not None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(2))
+    assert token is not None
+    rnd = re.search(r'name="round" value="([^"]+)"', form.group(2))
+    assert rnd is not None
+    r = browser.post(
+        form.group(1),
+        {"csrfmiddlewaretoken": token.group(1), "round": rnd.group(1), "stance": "agree"},
+    )
+    assert r.status_code == 302
+    assert p.rounds.get().positions.filter(membership=world.bob_m).exists()
+    # Without the token the same post is refused: the check is real.
+    refused = browser.post(form.group(1), {"round": rnd.group(1), "stance": "agree"})
+    assert refused.status_code == 403
+
+
 def test_full_round_through_the_page_actions(
     world: Any, alice_client: Client, bob_client: Client
 ) -> None:
@@ -224,6 +258,42 @@ def test_live_page_queries_do_not_grow_with_the_room(
     with django_assert_max_num_queries(45):
         r = bob_client.get(f"/assemblies/{a.uuid}/")
     assert r.status_code == 200
+
+
+def test_a_check_in_event_does_not_grow_with_the_room(world: Any) -> None:
+    """Each check-in re-renders the attendance region for everyone and stores it in the
+    log: its size must not depend on how many are already present."""
+    a = open_assembly(world)
+
+    def check_in_event_size(name: str) -> int:
+        u = factories.make_user(name)
+        factories.add_member(world.org, u)
+        services.attendance_check_in(actor=u, assembly=a)
+        return len(a.events.order_by("-seq").first().html)  # type: ignore[union-attr]
+
+    early = [check_in_event_size(f"early{i}") for i in range(10)]
+    for i in range(60):
+        check_in_event_size(f"crowd{i}")
+    late = check_in_event_size("late")
+    assert late <= max(early) + 200  # names differ in length; the list does not grow
+
+
+def test_everyone_present_is_one_request_away(
+    world: Any, bob_client: Client, alice_client: Client, charlie_client: Client
+) -> None:
+    a = open_assembly(world)
+    everyone_in(world, a)
+    for i in range(12):
+        u = factories.make_user(f"crowd{i}")
+        factories.add_member(world.org, u)
+        services.attendance_check_in(actor=u, assembly=a)
+    url = f"/assemblies/{a.uuid}/attendance/"
+    page = bob_client.get(url).content.decode()
+    assert page.count("<li data-member=") == 14 and "Crowd11" in page and "Bob" in page
+    assert "check_out_member" not in page  # bob holds no mandate
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and fragment.count("check_out_member") == 14
+    assert charlie_client.get(url).status_code == 404
 
 
 def test_times_show_in_the_organisation_time_zone(world: Any, alice_client: Client) -> None:

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.test import Client
+from django.urls import resolve
 
 from production.models import LogEntry
 from tests.production.conftest import Line
@@ -111,3 +112,22 @@ def test_openapi_schema_describes_the_production_api(alice_client: Client, world
     assert "/api/v1/production/orgs/{slug}/indicators/" in paths
     post = paths["/api/v1/production/orgs/{slug}/entries/"]["post"]
     assert "EntryIn" in str(post["requestBody"])
+
+
+def test_api_docs_list_exactly_the_production_routes() -> None:
+    from production.api import urlpatterns
+    from tests.rotation.test_api import documented_routes
+
+    documented: set[str] = set()
+    for method, path in documented_routes("Production"):
+        match = resolve(
+            "/api/v1/"
+            + path.replace("{slug}", "alba").replace(
+                "{uuid}", "00000000-0000-4000-8000-000000000000"
+            )
+        )
+        name = match.url_name or ""
+        assert name.startswith("production-api"), path
+        assert hasattr(getattr(match.func, "cls", None), method.lower()), f"{method} {path}"
+        documented.add(name)
+    assert documented == {p.name for p in urlpatterns}

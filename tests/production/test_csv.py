@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
+from typing import Any
 
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
+from governance.models import AuditEntry
 from production import csv_io, selectors
 from production.models import DowntimeLine, LogEntry, ScrapLine
 from tests.production.conftest import DAY, Line
@@ -102,3 +110,48 @@ def test_export_csv_and_xlsx_round_trip(line: Line) -> None:
     LogEntry.objects.all().delete()
     result = _import(line, text.lstrip("\ufeff"))
     assert result.ok and LogEntry.objects.get().good == 42
+
+
+def test_an_entry_recorded_during_the_import_ends_it_cleanly_with_nothing_imported(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = csv_io._slots_taken
+
+    def crew_records_meanwhile(**kwargs: Any) -> Any:
+        taken = real(**kwargs)
+        # A crew's phone stores an entry for row 3's slot after the import has looked
+        # (on PostgreSQL the check cannot see another transaction's uncommitted row).
+        line.submit(good=1, shift_date=DAY + timedelta(days=1))
+        return taken
+
+    monkeypatch.setattr(csv_io, "_slots_taken", crew_records_meanwhile)
+    result = _import(
+        line,
+        HEADER
+        + "2025-03-10,oven,day,bread,10,0,0,0,,,\n"
+        + "2025-03-11,oven,day,bread,10,0,0,0,,,\n",
+    )
+    assert not result.ok and result.imported == 0
+    [error] = result.errors
+    assert "Nothing was imported" in error.message
+    # Only the crew's entry is stored: not one row of the file.
+    assert list(LogEntry.objects.values_list("good", "source")) == [(1, "form")]
+    assert not AuditEntry.objects.filter(action="production.entries_import").exists()
+
+
+def test_the_import_page_reports_the_clash_instead_of_failing(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def clash(**kwargs: Any) -> None:
+        raise IntegrityError("UNIQUE constraint failed: entry_one_per_slot")
+
+    monkeypatch.setattr(csv_io, "_bulk_store", clash)
+    client = Client()
+    client.force_login(line.world.alice)
+    upload = SimpleUploadedFile(
+        "entries.csv", (HEADER + "2025-03-10,oven,day,bread,10,0,0,0,,,\n").encode()
+    )
+    r = client.post(reverse("production:import", args=[line.world.org.slug]), {"file": upload})
+    assert r.status_code == 400
+    assert "Nothing was imported" in r.content.decode()
+    assert LogEntry.objects.count() == 0

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from production import selectors
+from production import report, selectors, services
 from production.indicators import Totals, percent
-from production.services import DowntimeInput
+from production.services import DowntimeInput, ScrapInput
+from tests import factories
 from tests.production.conftest import DAY, Line
 
 
@@ -110,3 +112,86 @@ def test_pareto_orders_downtime_and_leaves_planned_stops_out(line: Line) -> None
 def test_empty_period_shows_no_ratio() -> None:
     t = Totals()
     assert t.oee is None and percent(t.oee) == "—"
+
+
+def test_pareto_cumulative_share_is_of_the_whole_not_of_the_bars_shown(line: Line) -> None:
+    # Twelve reasons of 5, 10, ..., 60 minutes (390 in all); the chart shows ten.
+    for shift, reasons in ((line.day, range(1, 7)), (line.night, range(7, 13))):
+        line.submit(
+            good=10,
+            shift=shift,
+            downtime=[
+                DowntimeInput(category="unplanned", reason=f"R{i:02}", minutes=5 * i)
+                for i in reasons
+            ],
+        )
+    items = selectors.downtime_pareto(organization=line.world.org, start=DAY, end=DAY)
+    assert [i.reason for i in items] == [f"R{i:02}" for i in range(12, 2, -1)]
+    assert items[0].cumulative_percent == Decimal(60 * 100) / 390
+    # R01 and R02 (15 minutes) are left out, so the last bar shown is at 375/390, not 100 %.
+    assert items[-1].cumulative_percent == Decimal(375 * 100) / 390
+    assert items[-1].cumulative_percent < 100
+
+
+def test_scrap_pareto_counts_unexplained_scrap_even_with_many_reasons(line: Line) -> None:
+    line.submit(
+        good=100,
+        scrap=21,
+        scrap_lines=[
+            ScrapInput(category="material", reason=f"S{i:02}", quantity=i) for i in range(1, 7)
+        ],
+    )
+    line.submit(
+        good=100,
+        scrap=57,
+        shift=line.night,
+        scrap_lines=[
+            ScrapInput(category="machine", reason=f"S{i:02}", quantity=i) for i in range(7, 13)
+        ],
+    )
+    line.submit(good=100, scrap=50, product=line.rolls)  # no reason recorded
+    org = line.world.org
+    total = selectors.totals(organization=org, start=DAY, end=DAY).scrap
+    assert total == 128
+    items = selectors.scrap_pareto(organization=org, start=DAY, end=DAY, total_scrap=total)
+    assert len(items) == 10
+    assert (items[0].reason, items[0].amount) == ("No reason given", 50)
+    assert [i.reason for i in items[1:]] == [f"S{i:02}" for i in range(12, 3, -1)]
+    assert items[-1].cumulative_percent == Decimal((50 + sum(range(4, 13))) * 100) / 128
+
+
+def test_targets_follow_the_reports_work_centre(line: Line) -> None:
+    w = line.world
+    decision = factories.founding_decision(w.org)
+
+    def adopt(metric: str, value: int, work_centre: Any = None) -> Any:
+        return services.target_adopt(
+            actor=w.alice,
+            organization=w.org,
+            decision=decision,
+            metric=metric,
+            value=Decimal(value),
+            valid_from=DAY,
+            work_centre=work_centre,
+        )
+
+    oven, mixer, whole = (
+        adopt("oee", 75, line.oven),
+        adopt("oee", 60, line.mixer),
+        adopt("scrap_rate", 5),
+    )
+    line.submit(good=380, rework=5, scrap=15, work_centre=line.oven)
+    line.submit(good=100, work_centre=line.mixer)
+    period = report.Period.build(DAY, DAY)
+    everything = report.build(organization=w.org, period=period, with_charts=False)
+    assert {s.target for s in everything["targets"]} == {oven, mixer, whole}
+    only_oven = report.build(
+        organization=w.org, period=period, work_centre=line.oven, with_charts=False
+    )
+    [status] = only_oven["targets"]
+    assert status.target == oven
+    assert round(status.actual, 2) == Decimal("79.17")  # type: ignore[arg-type]
+    [status] = selectors.targets_vs_actuals(
+        organization=w.org, start=DAY, end=DAY, work_centre=line.mixer
+    )
+    assert status.target == mixer

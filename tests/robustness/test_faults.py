@@ -194,12 +194,6 @@ def test_kill9_of_one_of_two_processes_loses_nothing_and_clients_resync(
 
 
 @pytest.mark.services
-@pytest.mark.xfail(
-    strict=True,
-    reason="config/settings.py keeps PostgreSQL connections (conn_max_age=60) under ASGI: "
-    "every request thread opens its own and 2 processes exhaust max_connections=100 "
-    "('too many clients already', HTTP 500) within seconds; CONN_MAX_AGE=0 or a pool fixes it",
-)
 def test_a_vote_storm_on_two_processes_gets_no_server_errors(
     two_servers: tuple[dict[str, str], dict[str, Any], list[Server]],
 ) -> None:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from governance.models import Mandate
 from rotation.models import Assignment, Roster
@@ -134,3 +136,65 @@ def test_openapi_schema_describes_the_rotation_api(alice_client):
     assert "/api/v1/organizations/{org}/rotation/rosters/" in paths
     take = paths["/api/v1/rotation/assignments/{uuid}/take/"]["post"]
     assert "201" in take["responses"]
+
+
+def test_api_publishes_by_a_decision_only_when_it_is_about_the_roster(bakery):
+    from governance import services as gov
+    from tests import factories
+
+    w = bakery.world
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    alice, bob = api(w.alice), api(w.bob)
+    body = alice.post(
+        reverse("api-rotation-rosters", args=[w.org.uuid]),
+        {
+            "name": "W",
+            "period_start": bakery.monday.isoformat(),
+            "period_end": bakery.monday.isoformat(),
+        },
+        content_type="application/json",
+    ).json()
+    url = reverse("api-rotation-publish", args=[body["uuid"]])
+    founding = factories.founding_decision(w.org)
+    r = bob.post(url, {"decision": str(founding.uuid)}, content_type="application/json")
+    assert r.status_code == 400
+    assert "not about this roster" in r.json()["decision"][0]
+    charlies = factories.founding_decision(w.other_org)
+    r = bob.post(url, {"decision": str(charlies.uuid)}, content_type="application/json")
+    assert r.status_code == 400 and "decision" in r.json()
+    assert Roster.objects.get(uuid=body["uuid"]).status == "proposal"
+    decision = gov.decision_record(
+        actor=w.alice,
+        organization=w.org,
+        title="Minutes roster",
+        text="Adopted.",
+        body="Assembly",
+        links=["https://coop.example" + reverse("rotation:roster", args=[body["uuid"]])],
+    )
+    r = bob.post(url, {"decision": str(decision.uuid)}, content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "published"
+    roster = Roster.objects.get(uuid=body["uuid"])
+    assert roster.published_by_decision == decision
+
+
+def documented_routes(section: str) -> set[tuple[str, str]]:
+    """(method, path) of every row of a section's table in docs/api.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`?]+)[^`]*` \|", body, re.M)
+    return {(method, path) for method, path in rows}
+
+
+def test_api_docs_list_exactly_the_rotation_routes() -> None:
+    from rotation.api import urlpatterns
+
+    some = "00000000-0000-4000-8000-000000000000"
+    documented: set[str] = set()
+    for method, path in documented_routes("Rotation"):
+        match = resolve("/api/v1/" + path.replace("{org}", some).replace("{uuid}", some))
+        name = match.url_name or ""
+        assert name.startswith("api-rotation"), path
+        assert hasattr(getattr(match.func, "cls", None), method.lower()), f"{method} {path}"
+        documented.add(name)
+    assert documented == {p.name for p in urlpatterns}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
@@ -129,16 +130,56 @@ def test_previous_rosters_trainee_takes_over_unless_no_longer_eligible():
 
 
 def test_rest_between_shifts_is_respected():
-    members = {1: engine.MemberSpec(id=1), 2: engine.MemberSpec(id=2)}
-    night = engine.PostSpec(id=1, scope=(1, 2), rest_seconds=11 * 3600, max_consecutive=5)
+    # Eight-hour shifts every twelve hours leave four hours between one shift and the next,
+    # less than the eleven hours of rest: nobody may work two in a row.
     h = 3600
-    slots = [
-        engine.SlotSpec(("n", d), 1, d * 24 * h + 22 * h, d * 24 * h + 30 * h, d) for d in range(6)
+    post = engine.PostSpec(id=1, scope=(1,), rest_seconds=11 * h, max_consecutive=100)
+    slots = [engine.SlotSpec(("s", i), 1, i * 12 * h, i * 12 * h + 8 * h, i) for i in range(6)]
+    alone = engine.Problem(posts={1: post}, members={1: engine.MemberSpec(id=1)}, slots=slots)
+    result = engine.solve(alone)
+    assert violations(alone, result) == []
+    # Alone, the one worker takes every other shift (16 h off in between) and the rest are
+    # reported as lacking rest rather than filled.
+    assert sorted(p.slot_id for p in result.picks) == [("s", 0), ("s", 2), ("s", 4)]
+    assert {r["code"] for u in result.unfilled for r in u.reasons} == {engine.NO_REST}
+    # Two workers alternate and every shift is covered.
+    both = engine.Problem(
+        posts={1: replace(post, scope=(1, 2))},
+        members={1: engine.MemberSpec(id=1), 2: engine.MemberSpec(id=2)},
+        slots=slots,
+    )
+    result = engine.solve(both)
+    assert violations(both, result) == []
+    by_slot = {p.slot_id[1]: p.member_id for p in result.picks}
+    assert len(by_slot) == 6
+    assert all(by_slot[i] != by_slot[i + 1] for i in range(5))
+    # The checker would catch two shifts in a row too.
+    forced = engine.Result(
+        picks=[engine.Pick(("s", i), 1, "holder", ()) for i in (0, 1)], unfilled=[]
+    )
+    assert any("no rest" in v for v in violations(alone, forced))
+
+
+def test_recheck_finds_nothing_in_a_fresh_roster_and_names_what_changed_since():
+    members = {i: engine.MemberSpec(id=i) for i in range(1, 5)}
+    post = engine.PostSpec(id=1, scope=tuple(members), lane="post", shadowing=True)
+    problem = engine.Problem(posts={1: post}, members=members, slots=weekly(1, 4))
+    picks = engine.solve(problem).picks
+    assert engine.recheck(problem, picks) == []
+    holder = next(p for p in picks if p.slot_id == (1, 2, 1) and p.role == "holder")
+    trainee = next(p for p in picks if p.slot_id == (1, 0, 1) and p.role == "trainee")
+    members[holder.member_id].unavailable.append((2 * WEEK + 3600, 2 * WEEK + 7200))
+    members[trainee.member_id].on_leave = True
+    found = {(p.slot_id, p.member_id): code for p, code in engine.recheck(problem, picks)}
+    assert found[(holder.slot_id, holder.member_id)] == engine.UNAVAILABLE
+    assert found[(trainee.slot_id, trainee.member_id)] == engine.ON_LEAVE
+    # Someone who left the post's scope, and the same person twice in one week.
+    gone = replace(post, scope=tuple(m for m in members if m != holder.member_id))
+    assert engine.recheck(replace(problem, posts={1: gone}), [holder]) == [
+        (holder, engine.NOT_IN_SCOPE)
     ]
-    problem = engine.Problem(posts={1: night}, members=members, slots=slots)
-    result = engine.solve(problem)
-    assert violations(problem, result) == []
-    assert len(result.picks) == 6  # alternating is possible: 22:00-06:00 then 40 h off
+    twice = [engine.Pick((1, 1, 1), 1, "holder", ()), engine.Pick((1, 1, 1), 1, "trainee", ())]
+    assert [code for _p, code in engine.recheck(problem, twice)] == [engine.DOUBLE_BOOKED]
 
 
 def test_share_cap_limits_any_one_persons_share_of_a_post():

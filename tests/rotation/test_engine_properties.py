@@ -106,6 +106,8 @@ def problems(draw: st.DrawFn) -> engine.Problem:
 def test_no_generated_roster_breaks_a_hard_rule(problem: engine.Problem) -> None:
     result = engine.solve(problem)
     assert violations(problem, result) == []
+    # Re-checking before publication finds nothing to report in what the engine just made.
+    assert engine.recheck(problem, result.picks) == []
     filled = {p.slot_id for p in result.picks if p.role == "holder"}
     reported = {u.slot_id for u in result.unfilled}
     assert filled | reported == {s.id for s in problem.slots}
@@ -141,3 +143,4 @@ def test_checker_catches_a_double_booking_the_engine_would_never_make(
         unfilled=[],
     )
     assert violations(problem, forced)
+    assert engine.recheck(problem, forced.picks)

@@ -5,13 +5,15 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from governance import services as gov
 from governance.models import AuditEntry, Mandate, Membership
 from governance.permissions import may
-from rotation import engine, services
-from rotation.models import Assignment, Roster, Slot, SwapRequest
+from rotation import engine, selectors, services
+from rotation.models import Assignment, QualificationGrant, Roster, Slot, SwapRequest
 from tests import factories
 from tests.rotation.conftest import NIGHT
 
@@ -112,19 +114,28 @@ def test_publishing_creates_mandates_that_expire_with_the_term(bakery):
         services.roster_publish(actor=w.alice, roster=r)
 
 
-def test_assembly_decision_publishes_without_a_coordinator_mandate(bakery):
-    w = bakery.world
-    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
-    r = roster(bakery, weeks=1)
-    decision = gov.decision_record(
+def _decision(w: Any, *links: str) -> Any:
+    return gov.decision_record(
         actor=w.alice,
         organization=w.org,
         title="Roster",
         text="The assembly adopts the roster.",
         body="Assembly",
+        links=list(links),
     )
+
+
+def test_assembly_decision_about_the_roster_publishes_without_a_coordinator_mandate(bakery):
+    w = bakery.world
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    r = roster(bakery, weeks=1)
+    # The register names the roster by its page, as the decision form records links.
+    page = "https://coop.example" + reverse("rotation:roster", args=[r.uuid])
+    decision = _decision(w, page)
+    assert not may(w.bob, "rotation.publish", r)
     services.roster_publish(actor=w.bob, roster=r, decision=decision)
     r.refresh_from_db()
+    assert r.status == Roster.Status.PUBLISHED
     assert r.published_by_decision == decision
     assert (
         Mandate.objects.filter(
@@ -132,6 +143,30 @@ def test_assembly_decision_publishes_without_a_coordinator_mandate(bakery):
         ).count()
         == 1
     )
+
+
+def test_bob_citing_a_decision_that_is_not_about_the_roster_is_refused(bakery):
+    w = bakery.world
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    r = roster(bakery, weeks=1)
+    other = roster(bakery, weeks=1)
+    unrelated = [
+        factories.founding_decision(w.org),
+        _decision(w, "https://coop.example" + reverse("rotation:roster", args=[other.uuid])),
+        # Naming the roster in a path that is not the roster's own does not count either.
+        _decision(w, f"https://coop.example/rotation/rosters/{r.uuid}/publish/"),
+    ]
+    for decision in unrelated:
+        with pytest.raises(ValidationError, match="not about this roster") as refused:
+            services.roster_publish(actor=w.bob, roster=r, decision=decision)
+        assert "decision" in refused.value.message_dict
+    # Not even a coordinator may pass an unrelated decision off as the assembly's word.
+    with pytest.raises(ValidationError, match="not about this roster"):
+        services.roster_publish(actor=w.alice, roster=r, decision=unrelated[0])
+    r.refresh_from_db()
+    assert r.status == Roster.Status.PROPOSAL and r.published_by_decision is None
+    assert not Mandate.objects.filter(source_rotation__isnull=False).exists()
+    assert not AuditEntry.objects.filter(action="rotation.roster_publish").exists()
 
 
 def test_roster_coordinator_mandate_from_rotation_lets_the_next_coordinator_publish(bakery):
@@ -353,9 +388,15 @@ def test_calendar_token_reset_is_only_for_oneself(bakery):
 
 def test_charlie_cannot_take_alices_slots(bakery):
     a, owner, _taker = _offer_take(bakery)
+    charlie = bakery.world.charlie
+    with pytest.raises(Http404):
+        selectors.assignment_get_for_member(user=charlie, uuid=a.uuid)
     with pytest.raises(PermissionDenied):
-        services.slot_take(actor=bakery.world.charlie, assignment=a)
-    assert factories  # the factories module builds the personas
+        services.slot_take(actor=charlie, assignment=a)
+    a.refresh_from_db()
+    assert a.state == Assignment.State.OFFERED and a.membership.person == owner
+    assert list(Assignment.objects.filter(slot=a.slot)) == [a]
+    assert not AuditEntry.objects.filter(action="rotation.slot_take").exists()
 
 
 def test_swap_is_refused_when_the_other_person_can_no_longer_take_it(bakery):
@@ -375,3 +416,113 @@ def test_swap_is_refused_when_the_other_person_can_no_longer_take_it(bakery):
     assert [a.membership for a in holders(r)] == [first.membership, second.membership]
     services.swap_answer(actor=other.person, swap=swap, accept=False)
     assert SwapRequest.objects.get(pk=swap.pk).state == SwapRequest.State.DECLINED
+
+
+def test_a_roster_overlapping_a_published_one_for_the_same_post_is_refused(bakery):
+    w = bakery.world
+    deliveries = bakery.post("Deliveries", cadence="week")
+    cleaning = bakery.post("Cleaning", cadence="week")
+    first = roster(bakery, weeks=3, posts=[deliveries])
+    # Two proposals over the same weeks are alternatives: both may exist, one is published.
+    rival = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="Rival",
+        period_start=bakery.monday + timedelta(days=7),
+        period_end=bakery.monday + timedelta(days=34),
+        posts=[deliveries, cleaning],
+    )
+    services.roster_publish(actor=w.alice, roster=first)
+    with pytest.raises(ValidationError) as refused:
+        services.roster_publish(actor=w.alice, roster=rival)
+    [message] = refused.value.messages
+    assert "“Deliveries” is already covered by the published roster “Roster”" in message
+    assert "Cleaning" not in message
+    rival.refresh_from_db()
+    assert rival.status == Roster.Status.PROPOSAL
+    # Weeks two and three still have exactly one holder each.
+    for slot in Slot.objects.filter(roster=first):
+        assert (
+            Assignment.objects.filter(
+                slot__post=deliveries,
+                slot__starts_at=slot.starts_at,
+                slot__roster__status=Roster.Status.PUBLISHED,
+                role="holder",
+            )
+            .exclude(state="replaced")
+            .count()
+            == 1
+        )
+    # A new proposal over published terms is refused at once; other posts and later weeks
+    # are fine.
+    with pytest.raises(ValidationError, match="already covered"):
+        roster(bakery, weeks=1)
+    other_post = roster(bakery, weeks=3, posts=[cleaning])
+    services.roster_publish(actor=w.alice, roster=other_post)
+    after = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="After",
+        period_start=bakery.monday + timedelta(days=21),
+        period_end=bakery.monday + timedelta(days=27),
+        posts=[deliveries],
+    )
+    services.roster_publish(actor=w.alice, roster=after)
+    assert after.status == Roster.Status.PUBLISHED
+
+
+def test_publishing_rechecks_every_assignment_and_reports_each_broken_slot(bakery):
+    w = bakery.world
+    bakery.post("Deliveries", cadence="week")
+    r = roster(bakery, weeks=3)
+    t0, t1, t2 = holders(r)
+    assert len({t0.membership_id, t1.membership_id, t2.membership_id}) == 3
+    # Since the proposal was made: one went on leave, another cannot come that week.
+    gov.membership_set_status(
+        actor=t0.membership.person, membership=t0.membership, status=Membership.Status.ON_LEAVE
+    )
+    services.unavailability_add(
+        actor=t1.membership.person,
+        membership=t1.membership,
+        starts_at=t1.slot.starts_at + timedelta(days=2),
+        ends_at=t1.slot.starts_at + timedelta(days=3),
+        reason="wedding",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.roster_publish(actor=w.alice, roster=r)
+    head, *lines = refused.value.messages
+    assert head.startswith("Nothing was published: 2 assignments no longer meet the rules")
+    assert len(lines) == 2
+    assert lines[0].startswith("Deliveries, ")
+    assert f"{t0.membership.display_name} can no longer take it (on leave)." in lines[0]
+    assert f"{t1.membership.display_name} can no longer take it (unavailable)." in lines[1]
+    assert t2.membership.display_name not in " ".join(lines)
+    r.refresh_from_db()
+    assert r.status == Roster.Status.PROPOSAL
+    assert not AuditEntry.objects.filter(action="rotation.roster_publish").exists()
+    # Reassigning the two slots (the rules are checked for the newcomers) unblocks it.
+    busy = {a.membership_id for a in holders(r)}
+    free = [m for m in bakery.members if m.pk not in busy and m.pk != t0.membership_id]
+    services.assignment_reassign(actor=w.alice, assignment=t0, membership=free[0], reason="leave")
+    services.assignment_reassign(actor=w.alice, assignment=t1, membership=free[1], reason="away")
+    services.roster_publish(actor=w.alice, roster=r)
+    r.refresh_from_db()
+    assert r.status == Roster.Status.PUBLISHED
+
+
+def test_publishing_refuses_a_holder_whose_qualification_lapsed(bakery):
+    w = bakery.world
+    dina, eva = bakery.members[2:4]
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Oven")
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=dina)
+    services.qualification_attest(actor=dina.person, qualification=q, candidate=eva)
+    bakery.post("Oven", cadence="week", qualifications=(q,))
+    r = roster(bakery, weeks=1)
+    [holder] = holders(r)
+    # The grant now ends before the slot does (as a short validity period would make it).
+    QualificationGrant.objects.filter(qualification=q, membership=holder.membership).update(
+        expires_at=holder.slot.starts_at + timedelta(days=1)
+    )
+    with pytest.raises(ValidationError, match=r"can no longer take it \(not qualified\)"):
+        services.roster_publish(actor=w.alice, roster=r)
+    assert Roster.objects.get(pk=r.pk).status == Roster.Status.PROPOSAL

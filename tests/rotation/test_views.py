@@ -128,8 +128,26 @@ def test_bob_is_refused_coordinator_actions(bakery, bob_client):
         {"membership": str(w.bob_m.uuid), "reason": "mine"},
     )
     assert r.status_code == 403
-    r = bob_client.post(reverse("rotation:posts", args=[w.org.slug]), {"name": "X"})
-    assert r.status_code in (200, 403)  # the form only shows to coordinators
+    # The form only shows to coordinators...
+    page = bob_client.get(reverse("rotation:posts", args=[w.org.slug]))
+    assert page.status_code == 200 and not page.context["can_coordinate"]
+    assert 'name="max_consecutive_terms"' not in page.content.decode()
+    # ...and a complete, valid form sent anyway reaches the service, which refuses it.
+    r = bob_client.post(
+        reverse("rotation:posts", args=[w.org.slug]),
+        {
+            "name": "X",
+            "kind": "task",
+            "cadence": "week",
+            "headcount": "1",
+            "term_length": "1",
+            "shift_hours": "8",
+            "rest_hours": "11",
+            "burden": "1",
+            "max_consecutive_terms": "1",
+        },
+    )
+    assert r.status_code == 403
     assert not w.org.posts.filter(name="X").exists()
 
 

@@ -85,6 +85,14 @@ def record(world: Any) -> Record:
     return hold_assembly(world)
 
 
+def end_amendment_window(minutes: Minutes) -> None:
+    """As if the days attendees had to propose corrections went by."""
+    Minutes.objects.filter(pk=minutes.pk).update(
+        amendment_until=timezone.now() - timedelta(seconds=1)
+    )
+    minutes.refresh_from_db()
+
+
 def approve_by_signatures(world: Any, minutes: Minutes) -> Any:
     """The organisation adopts signature approval (2 signatures) and alice and bob sign."""
     from governance import services as gov
@@ -108,6 +116,7 @@ def approve_by_signatures(world: Any, minutes: Minutes) -> Any:
     minutes.refresh_from_db()
     if minutes.status == Minutes.Status.DRAFT:
         services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
     assert services.minutes_sign(actor=world.alice, minutes=minutes) is None
     version = services.minutes_sign(actor=world.bob, minutes=minutes)
     assert version is not None

@@ -16,7 +16,11 @@ from assemblies.models import AssemblyEvent, Minutes, MinutesVersion
 from governance.models import Decision
 from tests import factories
 from tests.assemblies.helpers import open_assembly
-from tests.assemblies.minutes.conftest import BLOCK_REASON, approve_by_signatures
+from tests.assemblies.minutes.conftest import (
+    BLOCK_REASON,
+    approve_by_signatures,
+    end_amendment_window,
+)
 
 
 def _next_assembly(world: Any) -> Any:
@@ -141,6 +145,7 @@ def test_next_assembly_approves_and_records_a_decision(world: Any, record: Any) 
     with pytest.raises(ValidationError):  # not circulated yet
         services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
     services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
     with pytest.raises(ValidationError):  # the same assembly cannot approve itself
         services.minutes_approve_at_assembly(
             actor=world.alice, minutes=minutes, assembly=record.assembly
@@ -176,6 +181,7 @@ def test_signatures_approve_only_the_text_that_was_signed(world: Any, record: An
     )
     minutes = record.minutes
     services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
     assert services.minutes_sign(actor=world.alice, minutes=minutes) is None
     with pytest.raises(ValidationError):
         services.minutes_sign(actor=world.alice, minutes=minutes)  # twice
@@ -230,3 +236,69 @@ def test_draft_hash_does_not_depend_on_the_readers_language(world: Any, record: 
     with translation.override("es"):
         spanish = selectors.draft_hash(minutes=record.minutes)
     assert english == spanish
+
+
+def test_signing_waits_until_the_time_for_corrections_is_over(
+    world: Any, record: Any, alice_client: Any
+) -> None:
+    from governance import services as gov
+
+    d = gov.decision_record(
+        actor=world.alice, organization=world.org, title="R", text="R", body="A"
+    )
+    gov.rules_adopt(
+        actor=world.alice,
+        organization=world.org,
+        decision=d,
+        valid_from=timezone.now() - timedelta(seconds=1),
+        minutes_approval="signatures",
+        minutes_signatures_required=1,
+    )
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    with pytest.raises(ValidationError) as refused:
+        services.minutes_sign(actor=world.alice, minutes=minutes)
+    assert "corrections until" in " ".join(refused.value.messages)
+    assert not minutes.signatures.exists()
+    page = alice_client.get(f"/minutes/{minutes.uuid}/").content.decode()
+    assert 'data-testid="approval-waits"' in page and 'data-testid="sign"' not in page
+    # Bob can still propose a correction: nobody approved the minutes under him.
+    c = services.correction_propose(actor=world.bob, minutes=minutes, text="Eran las 6:30")
+    services.correction_resolve(actor=world.alice, correction=c, accept=True)
+    with pytest.raises(ValidationError):  # every correction answered, but the window is open
+        services.minutes_sign(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
+    version = services.minutes_sign(actor=world.alice, minutes=minutes)
+    assert version is not None
+    assert json.loads(version.content)["corrections"][0]["text"] == "Eran las 6:30"
+
+
+def test_the_next_assembly_cannot_approve_before_the_window_closes(world: Any, record: Any) -> None:
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    nxt = _next_assembly(world)
+    with pytest.raises(ValidationError):
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+    minutes.refresh_from_db()
+    assert minutes.status == Minutes.Status.REVIEW and not minutes.versions.exists()
+    end_amendment_window(minutes)
+    services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+
+
+def test_without_an_amendment_window_signatures_approve_at_once(world: Any, record: Any) -> None:
+    from governance import services as gov
+
+    d = gov.decision_record(
+        actor=world.alice, organization=world.org, title="R", text="R", body="A"
+    )
+    gov.rules_adopt(
+        actor=world.alice,
+        organization=world.org,
+        decision=d,
+        valid_from=timezone.now() - timedelta(seconds=1),
+        minutes_approval="signatures",
+        minutes_signatures_required=1,
+        amendment_window_days=0,
+    )
+    services.minutes_review_open(actor=world.alice, minutes=record.minutes)
+    assert services.minutes_sign(actor=world.alice, minutes=record.minutes) is not None
