@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -24,14 +24,13 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from governance import services as governance_services
-from governance.models import Decision, Membership
-
 from assemblies import consumers, events, fragments
 from assemblies.models import Assembly, AssemblyEvent
 from assemblies.realtime import hub as hub_module
 from assemblies.realtime import sync
 from config.asgi import application
+from governance import services as governance_services
+from governance.models import Decision, Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
