@@ -6,6 +6,7 @@ There is no admin or manager flag anywhere: every power is a `Mandate` with an e
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -84,6 +85,15 @@ class Organization(models.Model):
 
     def governance_scope(self) -> Scope:
         return Scope(organization_id=self.pk)
+
+    def local_date(self, at: datetime) -> date:
+        """The calendar day `at` falls on where the organisation works: "today" and "the
+        day of the decision" are the members' days, not the server's."""
+        try:
+            tz: Any = zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            tz = timezone.get_current_timezone()
+        return timezone.localdate(at, tz)
 
 
 class FederationMembership(models.Model):

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -281,8 +281,27 @@ def rules_adopt(
     require(actor, "rules.adopt", organization)
     if decision.organization_id != organization.pk:
         raise ValidationError(_("The rules must be adopted by a decision of this organisation."))
+    if decision.status != Decision.Status.IN_FORCE:
+        raise ValidationError(_("Only a decision in force can adopt rules."))
     if RuleSet.objects.filter(adopted_by=decision).exists():
         raise ValidationError(_("This decision already adopted a version of the rules."))
+    # The rules in force at a past date are what past assemblies counted their quorum and
+    # votes by: a new version may start on the decision's day or later, never before
+    # today, so a decision recorded late (or backdated) cannot rewrite what applied then.
+    # Whole days in the organisation's time zone, because that is how members read dates.
+    now = timezone.now()
+    decided_on = organization.local_date(decision.decided_at)
+    today = organization.local_date(now)
+    if valid_from is None:
+        # A decision recorded days after it was taken applies from now, not from its date.
+        valid_from = decision.decided_at if decided_on >= today else now
+    starts_on = organization.local_date(valid_from)
+    if starts_on < decided_on:
+        raise ValidationError(
+            {"valid_from": _("Rules cannot be in force before the decision that adopts them.")}
+        )
+    if starts_on < today:
+        raise ValidationError({"valid_from": _("Rules cannot be put in force in the past.")})
     current = rules_in_force(organization=organization)
     allowed = {f.name for f in RuleSet._meta.get_fields()} - {
         "id",
@@ -302,7 +321,7 @@ def rules_adopt(
         organization=organization,
         version=last + 1,
         adopted_by=decision,
-        valid_from=valid_from or decision.decided_at,
+        valid_from=valid_from,
         **values,
     )
     ruleset.full_clean()
@@ -360,8 +379,11 @@ def membership_add(
 def membership_set_status(
     *, actor: Any, membership: Membership, status: str, on: date | None = None
 ) -> Membership:
-    """Leave, take leave or come back. Leaving ends the person's mandates at once."""
-    if actor != membership.person:
+    """Leave, take leave or come back. Leaving ends the person's mandates at once.
+
+    A person changes their own status while they belong; once they have left, coming back
+    is a re-admission, which someone mandated for membership records (not the person)."""
+    if actor != membership.person or membership.status == Membership.Status.LEFT:
         require(actor, "membership.manage", membership.organization)
     if status not in Membership.Status.values:
         raise ValidationError(_("Unknown membership status."))
@@ -463,15 +485,38 @@ def mandate_grant(
     if not membership.is_participating:
         raise ValidationError(_("Only current members can hold a mandate."))
     org = membership.organization
-    if check_permission:
-        require(actor, "mandate.grant", org)
-    if (
-        decision is not None
-        and decision.organization_id != org.pk
-        and not (federation is not None and decision.federation_id == federation.pk)
-    ):
-        raise ValidationError(_("The decision must be of the body granting the mandate."))
+    if sum(x is not None for x in (workgroup, federation, object_uuid)) > 1:
+        raise ValidationError(_("A mandate covers one workgroup, federation or object."))
+    if workgroup is not None and workgroup.organization_id != org.pk:
+        raise ValidationError(_("The workgroup must be of the member's organisation."))
     starts_at = starts_at or timezone.now()
+    if federation is not None:
+        # Power over a federation comes from the federation's own register: one member
+        # organisation's assembly cannot hand out authority over its sister organisations.
+        if check_permission:
+            require(actor, "mandate.grant", federation)
+        if decision is None or decision.federation_id != federation.pk:
+            raise ValidationError(
+                _("A federation mandate comes from a decision of that federation.")
+            )
+        if not FederationMembership.objects.filter(
+            Q(end__isnull=True) | Q(end__gte=org.local_date(starts_at)),
+            federation=federation,
+            organization=org,
+            start__lte=org.local_date(starts_at),
+        ).exists():
+            raise ValidationError(
+                _("Only members of the federation's organisations can hold its mandates.")
+            )
+    else:
+        if check_permission:
+            require(actor, "mandate.grant", org)
+        if decision is not None and decision.organization_id != org.pk:
+            raise ValidationError(_("The decision must be of the body granting the mandate."))
+    # No power before the decision that grants it: otherwise a late decision could make
+    # acts done before it look authorised.
+    if decision is not None and starts_at < decision.decided_at:
+        raise ValidationError(_("A mandate cannot start before the decision that grants it."))
     if ends_at <= starts_at:
         raise ValidationError(_("A mandate must end after it starts."))
     if workgroup is not None:

@@ -270,6 +270,21 @@ def test_rules_in_force_at_a_past_moment(world, alice_api):
     assert bad.status_code == 400 and "supermajority_percent" in bad.json()
 
 
+def test_rules_cannot_be_backdated_through_the_api(world, alice_api):
+    reform = services.decision_record(
+        actor=world.alice, organization=world.org, title="Reforma", text="x", body="A"
+    )
+    o = f"{API}/organizations/{world.org.uuid}"
+    past = (timezone.now() - timedelta(days=30)).isoformat()
+    response = alice_api.post(
+        f"{o}/rules/",
+        {"decision": str(reform.uuid), "valid_from": past, "quorum_percent": 10},
+        format="json",
+    )
+    assert response.status_code == 400 and "valid_from" in response.json()
+    assert alice_api.get(f"{o}/rules/", {"at": past}).json()["version"] == 1
+
+
 def test_member_declares_own_attributes_through_the_api(world, bob_api):
     url = f"{API}/organizations/{world.org.uuid}/me/"
     response = bob_api.put(url, {"gender": "man"}, format="json")

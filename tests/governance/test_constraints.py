@@ -172,6 +172,36 @@ def test_audit_update_is_refused_by_the_database(world):
     assert entry.action == "organization.found"
 
 
+def test_audit_delete_is_refused_by_the_database(world):
+    entry = AuditEntry.objects.filter(organization=world.org).first()
+    assert entry is not None
+    count = AuditEntry.objects.count()
+    # A queryset delete skips AuditEntry.delete(); only the trigger stands in its way.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.all().delete()
+    with connection.cursor() as cursor, pytest.raises(DatabaseError), transaction.atomic():
+        cursor.execute("DELETE FROM governance_auditentry WHERE id = %s", [entry.pk])
+    assert AuditEntry.objects.count() == count
+    assert AuditEntry.objects.filter(pk=entry.pk, action="organization.found").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flushing_the_whole_database_still_empties_the_audit_log(world):
+    """The operator's (and the test runner's) flush is not an edit of the record; after it
+    the log refuses deletes again."""
+    from django.core.management import call_command
+
+    assert AuditEntry.objects.exists()
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists()
+    entry = AuditEntry.objects.create(action="after.flush")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
 def test_audit_entries_refuse_save_and_delete_in_python(world):
     entry = AuditEntry.objects.filter(organization=world.org).first()
     with pytest.raises(ValueError):

@@ -64,7 +64,12 @@ def test_rules_in_force_at_a_past_date(world):
         services.rules_in_force(organization=world.org, at=timezone.now() - timedelta(days=10))
         == v1
     )
-    assert v2.valid_from == reform.decided_at
+    # Recorded five days late, the reform applies from its recording, not from its date:
+    # the days in between were governed by the rules in force then.
+    assert v2.valid_from > reform.decided_at
+    assert (
+        services.rules_in_force(organization=world.org, at=timezone.now() - timedelta(days=1)) == v1
+    )
     assert v2.default_term_days == v1.default_term_days  # unchanged rules carry over
     with pytest.raises(RuleSet.DoesNotExist):
         services.rules_in_force(organization=world.org, at=timezone.now() - timedelta(days=999))
@@ -79,6 +84,69 @@ def test_rules_change_only_with_a_mandate_and_a_decision_of_the_body(world):
     with pytest.raises(ValidationError):
         services.rules_adopt(
             actor=world.alice, organization=world.org, decision=foreign, quorum_percent=10
+        )
+
+
+def test_rules_cannot_be_put_in_force_before_their_decision_or_in_the_past(world):
+    v1 = services.rules_in_force(organization=world.org)
+    now = timezone.now()
+    reform = services.decision_record(
+        actor=world.alice, organization=world.org, title="Reforma", text="x", body="A"
+    )
+    with pytest.raises(ValidationError) as before_decision:
+        services.rules_adopt(
+            actor=world.alice,
+            organization=world.org,
+            decision=reform,
+            valid_from=now - timedelta(days=10),
+            quorum_percent=10,
+        )
+    assert "valid_from" in before_decision.value.message_dict
+    # A decision backdated to last week cannot carry rules back to its own date either.
+    backdated = services.decision_record(
+        actor=world.alice,
+        organization=world.org,
+        title="Reforma atrasada",
+        text="x",
+        body="A",
+        decided_at=now - timedelta(days=7),
+    )
+    with pytest.raises(ValidationError) as in_the_past:
+        services.rules_adopt(
+            actor=world.alice,
+            organization=world.org,
+            decision=backdated,
+            valid_from=backdated.decided_at,
+            quorum_percent=10,
+        )
+    assert "valid_from" in in_the_past.value.message_dict
+    # What applied a week ago is still what applied a week ago.
+    assert services.rules_in_force(organization=world.org, at=now - timedelta(days=3)) == v1
+    assert RuleSet.objects.filter(organization=world.org).count() == 1
+    # From today on is fine, and so is a later start.
+    later = services.rules_adopt(
+        actor=world.alice,
+        organization=world.org,
+        decision=reform,
+        valid_from=now + timedelta(days=3),
+        quorum_percent=10,
+    )
+    assert services.rules_in_force(organization=world.org) == v1
+    assert services.rules_in_force(organization=world.org, at=now + timedelta(days=4)) == later
+
+
+def test_a_revoked_decision_adopts_no_rules(world):
+    reform = services.decision_record(
+        actor=world.alice, organization=world.org, title="Reforma", text="x", body="A"
+    )
+    undo = services.decision_record(
+        actor=world.alice, organization=world.org, title="Anula", text="x", body="A"
+    )
+    services.decision_revoke(actor=world.alice, decision=reform, revoking=undo)
+    reform.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.rules_adopt(
+            actor=world.alice, organization=world.org, decision=reform, quorum_percent=10
         )
 
 
@@ -192,3 +260,154 @@ def test_workgroup_member_from_another_organisation_is_refused(world):
     wg = services.workgroup_create(actor=world.alice, organization=world.org, name="Hornos")
     with pytest.raises(ValidationError):
         services.workgroup_member_add(actor=world.alice, workgroup=wg, membership=world.charlie_m)
+
+
+def _federation_decision(world, **kw) -> Decision:
+    return services.decision_record(
+        actor=world.rosa,
+        federation=world.federation,
+        title="Delegados",
+        text="La red nombra delegados.",
+        body="Asamblea de la red",
+        check_permission=False,
+        **kw,
+    )
+
+
+def test_an_organisation_cannot_grant_a_federation_mandate(world):
+    own = factories.founding_decision(world.org)
+    ends = timezone.now() + timedelta(days=30)
+    # alice facilitates her organisation, not the federation
+    with pytest.raises(PermissionDenied):
+        services.mandate_grant(
+            actor=world.alice,
+            membership=world.bob_m,
+            role=Mandate.Role.FEDERATION_REVIEWER,
+            ends_at=ends,
+            decision=own,
+            federation=world.federation,
+        )
+    # and even where the caller checked its own permission, the source must be the
+    # federation's register, not the organisation's
+    with pytest.raises(ValidationError):
+        services.mandate_grant(
+            actor=world.alice,
+            membership=world.bob_m,
+            role=Mandate.Role.FEDERATION_REVIEWER,
+            ends_at=ends,
+            decision=own,
+            federation=world.federation,
+            check_permission=False,
+        )
+    assert not Mandate.objects.filter(membership=world.bob_m).exists()
+
+
+def test_a_federation_mandate_comes_from_the_federations_decision(world):
+    factories.grant(world.rosa_m, Mandate.Role.FACILITATOR, federation=world.federation)
+    decision = _federation_decision(world)
+    mandate = services.mandate_grant(
+        actor=world.rosa,
+        membership=world.bob_m,
+        role=Mandate.Role.DELEGATE,
+        ends_at=timezone.now() + timedelta(days=30),
+        decision=decision,
+        federation=world.federation,
+    )
+    assert mandate.scope_kind == Mandate.ScopeKind.FEDERATION
+    assert mandate.source_decision == decision
+    # another federation's decision does not do
+    other = services.federation_create(name="Otra red", actor=world.rosa)
+    foreign = services.decision_record(
+        actor=world.rosa,
+        federation=other,
+        title="x",
+        text="x",
+        body="x",
+        check_permission=False,
+    )
+    with pytest.raises(ValidationError):
+        services.mandate_grant(
+            actor=world.rosa,
+            membership=world.alice_m,
+            role=Mandate.Role.DELEGATE,
+            ends_at=timezone.now() + timedelta(days=30),
+            decision=foreign,
+            federation=world.federation,
+            check_permission=False,
+        )
+
+
+def test_a_federation_mandate_needs_a_member_organisation(world):
+    outsider_org = factories.found_org("Fuera de la red", [factories.make_user("olga")])
+    olga_m = Membership.objects.get(organization=outsider_org)
+    with pytest.raises(ValidationError):
+        services.mandate_grant(
+            actor=world.rosa,
+            membership=olga_m,
+            role=Mandate.Role.DELEGATE,
+            ends_at=timezone.now() + timedelta(days=30),
+            decision=_federation_decision(world),
+            federation=world.federation,
+            check_permission=False,
+        )
+
+
+def test_a_mandate_cannot_start_before_the_decision_granting_it(world):
+    decision = services.decision_record(
+        actor=world.alice, organization=world.org, title="Actas", text="x", body="A"
+    )
+    with pytest.raises(ValidationError):
+        services.mandate_grant(
+            actor=world.alice,
+            membership=world.bob_m,
+            role=Mandate.Role.MINUTE_TAKER,
+            starts_at=decision.decided_at - timedelta(days=3),
+            ends_at=timezone.now() + timedelta(days=30),
+            decision=decision,
+        )
+    assert not Mandate.objects.filter(membership=world.bob_m).exists()
+    mandate = services.mandate_grant(
+        actor=world.alice,
+        membership=world.bob_m,
+        role=Mandate.Role.MINUTE_TAKER,
+        starts_at=decision.decided_at,
+        ends_at=timezone.now() + timedelta(days=30),
+        decision=decision,
+    )
+    assert mandate.starts_at == decision.decided_at
+
+
+def test_a_workgroup_mandate_stays_in_its_organisation(world):
+    foreign_wg = services.workgroup_create(
+        actor=world.charlie, organization=world.other_org, name="Tornos"
+    )
+    with pytest.raises(ValidationError):
+        services.mandate_grant(
+            actor=world.alice,
+            membership=world.bob_m,
+            role=Mandate.Role.ROSTER_COORDINATOR,
+            ends_at=timezone.now() + timedelta(days=30),
+            decision=factories.founding_decision(world.org),
+            workgroup=foreign_wg,
+        )
+
+
+def test_a_person_who_left_cannot_readmit_themselves(world):
+    services.membership_set_status(actor=world.bob, membership=world.bob_m, status="left")
+    for status in ("active", "on_leave", "left"):
+        with pytest.raises(PermissionDenied):
+            services.membership_set_status(actor=world.bob, membership=world.bob_m, status=status)
+    world.bob_m.refresh_from_db()
+    assert world.bob_m.status == Membership.Status.LEFT
+    assert not may(world.bob, "organization.view", world.org)
+    # re-admission is for someone mandated to keep the membership records
+    services.membership_set_status(actor=world.alice, membership=world.bob_m, status="active")
+    world.bob_m.refresh_from_db()
+    assert world.bob_m.status == Membership.Status.ACTIVE and world.bob_m.left_on is None
+
+
+def test_a_member_still_sets_their_own_leave_and_return(world):
+    services.membership_set_status(actor=world.bob, membership=world.bob_m, status="on_leave")
+    services.membership_set_status(actor=world.bob, membership=world.bob_m, status="active")
+    world.bob_m.refresh_from_db()
+    assert world.bob_m.status == Membership.Status.ACTIVE
