@@ -19,7 +19,12 @@ def _fresh_cache() -> None:
     """Rate-limit counters and cached snapshots must not leak from one test to the next."""
     from django.core.cache import cache
 
+    from assemblies import consumers
+
     cache.clear()
+    # The per-person socket connect counter lives in the process (user ids repeat from
+    # one test database to the next).
+    consumers._recent_connects.clear()
 
 
 @dataclass

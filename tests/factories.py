@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -17,10 +18,15 @@ User = get_user_model()
 PASSWORD = "correct-horse-battery"
 
 
-@cache
 def _password_hash() -> str:
     # Hashing costs ~0.3 s per user (PBKDF2 at Django's work factor); one shared salted hash
-    # keeps real password checks while fixtures with many members stay fast.
+    # keeps real password checks while fixtures with many members stay fast. Keyed by the
+    # hashers in force: a test that switches them must not leave a hash the next can't read.
+    return _hash_with(tuple(settings.PASSWORD_HASHERS))
+
+
+@cache
+def _hash_with(hashers: tuple[str, ...]) -> str:
     return make_password(PASSWORD)
 
 

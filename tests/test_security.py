@@ -147,4 +147,7 @@ def test_a_deeply_nested_json_body_is_a_clear_400(alice_client) -> None:
     body = "[" * 100_000 + "]" * 100_000
     r = alice_client.post("/api/v1/auth/token/", data=body, content_type="application/json")
     assert r.status_code == 400
-    assert "nested too deeply" in r.json()["detail"]
+    assert r.json()["detail"] in (
+        "The request body is nested too deeply.",
+        "El contenido de la petición está anidado a demasiada profundidad.",
+    )

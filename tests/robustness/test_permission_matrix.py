@@ -165,7 +165,9 @@ RULES: list[Rule] = [
     Rule(("assemblies:create",), ORG),
     Rule(("assemblies:federation-list",), FED, scope="fed"),
     Rule(("assemblies:federation-create",), FED, scope="fed"),
-    Rule(("assemblies:detail", "assemblies:regions", "assemblies:stats"), A),
+    Rule(
+        ("assemblies:detail", "assemblies:regions", "assemblies:stats", "assemblies:attendance"), A
+    ),
     Rule(("assemblies:member-search",), A, get=BOB_NO_GET, mandate=True),
     Rule(("assemblies:do",), A | {"action": "=close"}, methods=("POST",), mandate=True),
     # --- assemblies API ----------------------------------------------------------------------

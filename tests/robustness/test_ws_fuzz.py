@@ -127,7 +127,10 @@ async def _exchange(path: str, user: Any, sent: list[tuple[str, Any]]) -> list[t
 
 
 @pytest.fixture
-def live_path(world: Any) -> tuple[str, Any]:
+def live_path(world: Any, settings: Any) -> tuple[str, Any]:
+    # Every generated example opens a socket as bob: far more than a person's connects a
+    # minute, which has its own test (tests/assemblies/test_consumer_live.py).
+    settings.LIVE_MAX_CONNECTS_PER_MINUTE = 100_000
     assembly = open_assembly(world)
     return f"/ws/assemblies/{assembly.uuid}/?seq=0", world.bob
 

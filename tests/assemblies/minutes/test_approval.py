@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assemblies import services as live
 from assemblies.minutes import selectors, services
@@ -256,7 +256,7 @@ def test_signing_waits_until_the_time_for_corrections_is_over(
     )
     minutes = record.minutes
     services.minutes_review_open(actor=world.alice, minutes=minutes)
-    with pytest.raises(ValidationError) as refused:
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.minutes_sign(actor=world.alice, minutes=minutes)
     assert "corrections until" in " ".join(refused.value.messages)
     assert not minutes.signatures.exists()
