@@ -192,7 +192,9 @@ class Objects:
             organization=self.w.org,
             name="Diciembre",
             period_start=b.monday,
-            period_end=b.monday + timedelta(days=13),
+            # Four weeks for four members: fair rotation gives each one turn, so alice and
+            # bob both hold a slot whatever order the database returns members in.
+            period_end=b.monday + timedelta(days=27),
         )
         services.roster_publish(actor=self.w.alice, roster=r)
         r.refresh_from_db()
@@ -207,14 +209,24 @@ class Objects:
             .order_by("slot__starts_at")
         )
 
+    def _held_by(self, person: Any) -> Any:
+        return next(a for a in self._holders() if a.membership.person_id == person.pk)
+
     def make_assignment(self) -> Any:
-        return self._holders()[0]
+        # Neither alice's nor bob's: neither may offer it.
+        return next(
+            a
+            for a in self._holders()
+            if a.membership.person_id not in (self.w.alice.pk, self.w.bob.pk)
+        )
 
     def make_swap(self) -> Any:
         from rotation import services
 
-        first, second = self._holders()[:2]
-        return services.swap_propose(actor=first.membership.person, mine=first, theirs=second)
+        # Alice asks bob: bob answers it.
+        return services.swap_propose(
+            actor=self.w.alice, mine=self._held_by(self.w.alice), theirs=self._held_by(self.w.bob)
+        )
 
     def make_qualification(self) -> Any:
         from rotation import services
