@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from assemblies.fragments import render_regions
 from assemblies.models import Assembly, AssemblyEvent
@@ -30,15 +30,14 @@ def emit(
     """Append an event to `assembly`'s log and broadcast it when the transaction commits."""
     region_list = list(dict.fromkeys(regions))
     with transaction.atomic(savepoint=False):
-        # The row lock (a no-op on SQLite, whose IMMEDIATE transactions already serialize
-        # writers) makes `seq` strictly increasing and the rendered HTML match that seq.
-        last = (
-            Assembly.objects.select_for_update()
-            .values_list("last_seq", flat=True)
-            .get(pk=assembly.pk)
-        )
-        seq = last + 1
-        Assembly.objects.filter(pk=assembly.pk).update(last_seq=seq)
+        # One statement takes the next `seq` and locks the assembly row until commit (on
+        # SQLite the IMMEDIATE transaction already serializes writers), so `seq` is strictly
+        # increasing and the rendered HTML matches it. Both engines speak RETURNING.
+        table = connection.ops.quote_name(Assembly._meta.db_table)
+        sql = f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [assembly.pk])
+            seq = int(cursor.fetchone()[0])
         assembly.last_seq = seq
         html = render_regions(assembly, region_list) if region_list else ""
         event = AssemblyEvent.objects.create(

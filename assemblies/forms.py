@@ -90,7 +90,7 @@ class VoteCountForm(forms.Form):
 
 
 class MandateAgreeForm(forms.Form):
-    member_number = forms.CharField(label=_("Member number"), max_length=20)
+    member_number = forms.CharField(label=_("Member number or name"), max_length=100)
     role = forms.ChoiceField(
         label=_("Role"),
         choices=[

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -31,17 +33,43 @@ logger = logging.getLogger(__name__)
 Renderer = Callable[[Assembly], str]
 
 _REGIONS: dict[str, Renderer] = {}
+# Regions that live inside another region's HTML: an event may re-render them alone, but a
+# page or a snapshot gets them through their parent.
+_NESTED: set[str] = set()
+# What the writer already holds (the locked round, its fresh tally), offered to renderers
+# for the render it triggers, so a position costs no second query for them.
+_HINTS: ContextVar[Mapping[str, Any] | None] = ContextVar("live_render_hints", default=None)
 
 TEMPLATE = "assemblies/_live.html"
 
 
-def register_region(name: str, renderer: Renderer) -> None:
-    """Add (or replace) a shared region; its element id is `live-<name>`."""
+def register_region(name: str, renderer: Renderer, *, nested: bool = False) -> None:
+    """Add (or replace) a shared region; its element id is `live-<name>`. A `nested` region
+    is rendered inside another region's template, and re-rendered alone by the events that
+    change only it."""
     _REGIONS[name] = renderer
+    if nested:
+        _NESTED.add(name)
+    else:
+        _NESTED.discard(name)
 
 
 def region_names() -> list[str]:
-    return list(_REGIONS)
+    """The top-level regions: what a page and a snapshot are made of."""
+    return [name for name in _REGIONS if name not in _NESTED]
+
+
+@contextmanager
+def hints(**values: Any) -> Iterator[None]:
+    token = _HINTS.set({**(_HINTS.get() or {}), **values})
+    try:
+        yield
+    finally:
+        _HINTS.reset(token)
+
+
+def hint(name: str) -> Any:
+    return (_HINTS.get() or {}).get(name)
 
 
 def region_id(name: str) -> str:
@@ -200,19 +228,49 @@ def _proposals(assembly: Assembly) -> str:
     return _render("proposals", {"assembly": assembly, "proposals": proposals})
 
 
+def _round_tally_context(assembly: Assembly, rnd: Any) -> dict[str, Any]:
+    if rnd is None:
+        return {"assembly": assembly, "round": None}
+    positions = selectors.positions_with_reasons(round=rnd)
+    tally = hint("tally") if hint("round") == rnd else None
+    return {
+        "assembly": assembly,
+        "round": rnd,
+        "tally": tally or selectors.round_tally(round=rnd),
+        "concerns": [p for p in positions if p.stance == "concern"],
+        "blocks": [p for p in positions if p.stance == "block"],
+        "asides": [p for p in positions if p.stance == "stand_aside"],
+    }
+
+
+def _open_round(assembly: Assembly) -> Any:
+    rnd = hint("round")
+    return rnd if rnd is not None else selectors.open_round(assembly=assembly)
+
+
+def _vote_tally_context(assembly: Assembly, vote: Any) -> dict[str, Any]:
+    if vote is None:
+        return {"assembly": assembly, "vote": None}
+    return {"assembly": assembly, "vote": vote, "vote_tally": selectors.vote_tally(vote=vote)}
+
+
 def _round(assembly: Assembly) -> str:
     rnd = selectors.open_round(assembly=assembly)
     vote = selectors.open_vote(assembly=assembly)
-    context: dict[str, Any] = {"assembly": assembly, "round": rnd, "vote": vote}
-    if rnd is not None:
-        positions = selectors.positions_with_reasons(round=rnd)
-        context["tally"] = selectors.round_tally(round=rnd)
-        context["concerns"] = [p for p in positions if p.stance == "concern"]
-        context["blocks"] = [p for p in positions if p.stance == "block"]
-        context["asides"] = [p for p in positions if p.stance == "stand_aside"]
-    if vote is not None:
-        context["vote_tally"] = selectors.vote_tally(vote=vote)
+    context: dict[str, Any] = {
+        **_round_tally_context(assembly, rnd),
+        **_vote_tally_context(assembly, vote),
+    }
     return _render("round", context)
+
+
+def _round_tally(assembly: Assembly) -> str:
+    return _render("round_tally", _round_tally_context(assembly, _open_round(assembly)))
+
+
+def _vote_tally(assembly: Assembly) -> str:
+    vote = hint("vote") or selectors.open_vote(assembly=assembly)
+    return _render("vote_tally", _vote_tally_context(assembly, vote))
 
 
 register_region("status", _status)
@@ -221,3 +279,5 @@ register_region("attendance", _attendance)
 register_region("queue", _queue)
 register_region("proposals", _proposals)
 register_region("round", _round)
+register_region("round_tally", _round_tally, nested=True)
+register_region("vote_tally", _vote_tally, nested=True)

@@ -58,21 +58,44 @@ def assembly_list(
 
 
 def assembly_get_for_member(*, user: Any, uuid: Any) -> Assembly:
-    assembly = assemblies_visible_to(user).filter(uuid=uuid).first()
-    if assembly is None:
+    """The assembly if this person may take part in it, else 404. The same answer as
+    `assemblies_visible_to` for one assembly, by the one membership lookup the services
+    need next anyway (kept on the instance): this runs first on every position of a storm."""
+    assembly = (
+        Assembly.objects.filter(uuid=uuid)
+        .select_related("organization", "federation", "current_item")
+        .first()
+    )
+    if assembly is None or membership_for(user=user, assembly=assembly, remember=True) is None:
         raise Http404(_("No such assembly."))
     return assembly
 
 
-def membership_for(*, user: Any, assembly: Assembly) -> Membership | None:
-    """The membership through which this person takes part (None: not a member)."""
+_MEMBERSHIP_CACHE = "_membership_of_person"
+
+
+def membership_for(*, user: Any, assembly: Assembly, remember: bool = False) -> Membership | None:
+    """The membership through which this person takes part (None: not a member).
+
+    With `remember`, kept on this assembly instance for the person: only for an instance
+    fetched for one request (`assembly_get_for_member`), which lives no longer than it.
+    """
+    cache: dict[int, Membership | None] = assembly.__dict__.get(_MEMBERSHIP_CACHE, {})
+    key = getattr(user, "pk", None)
+    if key is not None and key in cache:
+        return cache[key]
     found = memberships_for(user, assembly.governance_scope())
-    if not found:
-        return None
-    if assembly.organization_id is not None:
-        return found[0]
-    # In a federation assembly, a person in several member organisations takes part once.
-    return sorted(found, key=lambda m: (m.organization_id, m.pk))[0]
+    chosen: Membership | None = None
+    if found and assembly.organization_id is not None:
+        chosen = found[0]
+    elif found:
+        # In a federation assembly, a person in several member organisations takes part once.
+        chosen = sorted(found, key=lambda m: (m.organization_id, m.pk))[0]
+    if chosen is not None:
+        chosen.person = user  # it is this person's membership: no second query for the name
+    if remember and key is not None:
+        assembly.__dict__.setdefault(_MEMBERSHIP_CACHE, {})[key] = chosen
+    return chosen
 
 
 def item_get(*, assembly: Assembly, uuid: Any) -> AgendaItem:
@@ -97,6 +120,7 @@ def round_get(*, assembly: Assembly, uuid: Any) -> ConsensusRound:
     )
     if r is None:
         raise Http404(_("No such round."))
+    r.proposal.assembly = assembly  # the filter above made sure; spares the services a fetch
     return r
 
 
@@ -108,6 +132,7 @@ def vote_get(*, assembly: Assembly, uuid: Any) -> Vote:
     )
     if v is None:
         raise Http404(_("No such vote."))
+    v.proposal.assembly = assembly  # as in round_get
     return v
 
 
@@ -185,8 +210,12 @@ def mandate_holders(*, assembly: Assembly, at: datetime | None = None) -> list[M
         )
     else:
         qs = qs.filter(
-            scope_kind=Mandate.ScopeKind.FEDERATION,
-            federation_id=assembly.federation_id,  # type: ignore[misc]
+            Q(scope_kind=Mandate.ScopeKind.FEDERATION, federation_id=assembly.federation_id)
+            | Q(
+                scope_kind=Mandate.ScopeKind.OBJECT,
+                object_uuid=assembly.uuid,
+                source_decision__federation_id=assembly.federation_id,
+            )
         )
     return list(qs.select_related("membership__person").order_by("role", "ends_at"))
 

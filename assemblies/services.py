@@ -14,7 +14,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assemblies import events, selectors
+from assemblies import events, fragments, selectors
 from assemblies.models import (
     AgendaItem,
     Assembly,
@@ -48,22 +48,32 @@ def _audit(actor: Any, assembly: Assembly, action: str, obj: Any = None, **data:
     audit(
         actor=actor,
         action=action,
-        organization=assembly.organization,
-        federation=assembly.federation,
+        organization_id=assembly.organization_id,
+        federation_id=assembly.federation_id,
         obj=obj if obj is not None else assembly,
         assembly=str(assembly.uuid),
         **data,
     )
 
 
-def _emit(assembly: Assembly, event_kind: str, regions: list[str], **data: Any) -> None:
-    events.emit(assembly=assembly, kind=event_kind, data=data, regions=regions)
+def _emit(
+    assembly: Assembly,
+    event_kind: str,
+    regions: list[str],
+    *,
+    hints: dict[str, Any] | None = None,
+    **data: Any,
+) -> None:
+    with fragments.hints(**(hints or {})):
+        events.emit(assembly=assembly, kind=event_kind, data=data, regions=regions)
 
 
 def _participant(actor: Any, assembly: Assembly) -> Membership:
-    require(actor, "assembly.participate", assembly)
+    # Taking part needs membership and no mandate (`assembly.participate` grants it to every
+    # member), so the one membership lookup answers both questions: this runs on every
+    # position and ballot of a storm.
     membership = selectors.membership_for(user=actor, assembly=assembly)
-    if membership is None:  # pragma: no cover - `require` already refused
+    if membership is None:
         raise PermissionDenied(_("Only members can do this."))
     return membership
 
@@ -293,26 +303,29 @@ def assembly_mandate_agree(
     assembly (no roster covers it), anyone present may record what the room agreed."""
     if role not in (Mandate.Role.FACILITATOR, Mandate.Role.MINUTE_TAKER):
         raise ValidationError(_("An assembly agrees only on facilitators and minute-takers."))
-    if assembly.organization is None:
-        raise ValidationError(
-            _(
-                "A federation assembly's facilitators hold federation mandates: record them in the "
-                "federation's register."
-            )
-        )
     _must_be_open(assembly)
     if not is_facilitator(user=actor, assembly=assembly):
         _present(actor, assembly)
         if _facilitators_exist(assembly):
             raise PermissionDenied(_("This assembly has a facilitator: ask them to record it."))
-    if membership.organization_id != assembly.organization_id or not membership.is_active:
-        raise ValidationError(_("Only active members of the organisation can hold this mandate."))
+    if (
+        not selectors.eligible_memberships(assembly=assembly).filter(pk=membership.pk).exists()
+        or not membership.is_active
+    ):
+        raise ValidationError(
+            _("Only active members of the organisation can hold this mandate.")
+            if assembly.organization_id is not None
+            else _("Only active members of the federation's organisations can hold this mandate.")
+        )
     summary = selectors.attendance_summary(assembly=assembly)
     now = timezone.now()
     role_label = Mandate.Role(role).label
+    # The decision goes to the register of the body that met: the organisation, or the
+    # federation for a federation assembly (whose mandate then answers to the federation).
     decision = gov.decision_record(
         actor=actor,
         organization=assembly.organization,
+        federation=assembly.federation if assembly.organization_id is None else None,
         title=_("%(role)s of the assembly “%(title)s”")
         % {"role": role_label, "title": assembly.title},
         text=_("The assembly agrees that %(name)s is %(role)s of this assembly.")
@@ -350,12 +363,20 @@ def _facilitators_exist(assembly: Assembly) -> bool:
     from django.db.models import Q
 
     now = timezone.now()
+    this_assembly = Q(scope_kind=Mandate.ScopeKind.OBJECT, object_uuid=assembly.uuid)
+    if assembly.organization_id is not None:
+        covers = Q(
+            Q(scope_kind=Mandate.ScopeKind.ORGANIZATION) | this_assembly,
+            membership__organization_id=assembly.organization_id,
+        )
+    else:
+        covers = Q(
+            scope_kind=Mandate.ScopeKind.FEDERATION, federation_id=assembly.federation_id
+        ) | Q(this_assembly, source_decision__federation_id=assembly.federation_id)
     return Mandate.objects.filter(
         Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
-        Q(scope_kind=Mandate.ScopeKind.ORGANIZATION)
-        | Q(scope_kind=Mandate.ScopeKind.OBJECT, object_uuid=assembly.uuid),
+        covers,
         role=Mandate.Role.FACILITATOR,
-        membership__organization_id=assembly.organization_id,  # type: ignore[misc]
         membership__status=Membership.Status.ACTIVE,
         starts_at__lte=now,
         ends_at__gt=now,
@@ -945,12 +966,14 @@ def position_state(
         stance=stance,
         replaced=getattr(previous, "stance", None),
     )
+    tally = selectors.round_tally(round=rnd)
     _emit(
         assembly,
         "round.position",
-        ["round"],
+        ["round_tally"],
+        hints={"round": rnd, "tally": tally},
         round=str(rnd.uuid),
-        tally=selectors.round_tally(round=rnd),
+        tally=tally,
     )
     return PositionResult(position=position, replaced=previous)
 
@@ -967,7 +990,7 @@ def concern_address(*, actor: Any, position: Position, note: str = "") -> Positi
     position.addressed_note = _clean_text(note, field="note", required=False, limit=1000)
     position.save(update_fields=["addressed_at", "addressed_note"])
     _audit(actor, assembly, "concern.address", obj=position)
-    _emit(assembly, "round.concern", ["round"], position=str(position.uuid))
+    _emit(assembly, "round.concern", ["round_tally"], position=str(position.uuid))
     return position
 
 
@@ -1169,7 +1192,7 @@ def ballot_cast(*, actor: Any, vote: Vote, choice: str) -> VoteParticipation:
         raise ValidationError(voted) from exc
     # The audit names who voted, never the choice of a secret ballot.
     _audit(actor, assembly, "vote.ballot", obj=v, **({} if v.secret else {"choice": choice}))
-    _emit(assembly, "vote.ballot", ["round"], vote=str(v.uuid))
+    _emit(assembly, "vote.ballot", ["vote_tally"], hints={"vote": v}, vote=str(v.uuid))
     return participation
 
 
@@ -1209,7 +1232,7 @@ def vote_count_enter(
         entered_by=actor,
     )
     _audit(actor, assembly, "vote.count", obj=v, source=source, yes=yes, no=no, abstain=abstain)
-    _emit(assembly, "vote.count", ["round"], vote=str(v.uuid))
+    _emit(assembly, "vote.count", ["vote_tally"], hints={"vote": v}, vote=str(v.uuid))
     return count
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("assemblies/<uuid:uuid>/regions/", views.assembly_regions, name="regions"),
     path("assemblies/<uuid:uuid>/stats/", views.assembly_stats, name="stats"),
     path("assemblies/<uuid:uuid>/attendance/", views.assembly_attendance, name="attendance"),
+    path("assemblies/<uuid:uuid>/room/", views.assembly_room, name="room"),
     path("assemblies/<uuid:uuid>/members/", views.member_search, name="member-search"),
     path("assemblies/<uuid:uuid>/do/<slug:action>/", views.assembly_action, name="do"),
 ]

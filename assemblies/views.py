@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,6 +27,7 @@ from assemblies import forms, fragments, selectors, services
 from assemblies.models import AgendaItem, Assembly, SpeakingRequest
 from governance import selectors as gov_selectors
 from governance.models import Membership
+from governance.qr import qr_data_uri
 
 
 @dataclass
@@ -147,6 +150,10 @@ def assembly_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "rules": selectors.rules_of(assembly),
         "extra_regions": [html for name, html in regions.items() if name not in BUILTIN_REGIONS],
         "me": me,
+        # From the room card's QR code: the phone arrives with the code filled in.
+        "checkin_code": "".join(
+            c for c in request.GET.get("code", "").upper()[:12] if c in services.CODE_ALPHABET
+        ),
         "item_form": forms.AgendaItemForm(auto_id="item_%s"),
         "proposal_form": forms.ProposalForm(auto_id="proposal_%s"),
         "mandate_form": forms.MandateAgreeForm(auto_id="mandate_%s"),
@@ -185,6 +192,30 @@ def assembly_stats(request: HttpRequest, uuid: Any) -> HttpResponse:
             "current_org": assembly.organization,
             "stats": selectors.speaking_stats(assembly=assembly),
             "small_group": selectors.SMALL_GROUP,
+        },
+    )
+
+
+@login_required
+def assembly_room(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """The room card a facilitator puts on a screen or prints: the code, large, and a QR
+    code that opens the assembly on a phone with the code already filled in."""
+    assembly = selectors.assembly_get_for_member(user=request.user, uuid=uuid)
+    if not services.is_facilitator(user=request.user, assembly=assembly):
+        raise PermissionDenied(_("Only the assembly's facilitators show the room code."))
+    url = request.build_absolute_uri(
+        reverse("assemblies:detail", args=[assembly.uuid])
+        + "?"
+        + urlencode({"code": assembly.code})
+    )
+    return render(
+        request,
+        "assemblies/room.html",
+        {
+            "assembly": assembly,
+            "current_org": assembly.organization,
+            "checkin_url": url,
+            "qr": qr_data_uri(url, box_size=12),
         },
     )
 
@@ -301,13 +332,16 @@ def _settings(request: HttpRequest, a: Assembly) -> str:
 
 def _mandate_agree(request: HttpRequest, a: Assembly) -> str:
     data = _bound(forms.MandateAgreeForm, request)
-    m = (
-        selectors.eligible_memberships(assembly=a)
-        .filter(member_number=data["member_number"], organization_id=a.organization_id)  # type: ignore[misc]
-        .first()
-    )
-    if m is None:
+    # By number or name: in a federation assembly numbers repeat across organisations.
+    found = selectors.member_find(assembly=a, query=data["member_number"])
+    if not found:
         raise ValidationError(_("No member has that number."))
+    if len(found) > 1:
+        raise ValidationError(
+            _("Several members match (%(names)s): give the full name.")
+            % {"names": ", ".join(f"{m.display_name} ({m.organization})" for m in found[:5])}
+        )
+    m = found[0]
     services.assembly_mandate_agree(actor=request.user, assembly=a, membership=m, role=data["role"])
     return _("Recorded: %(name)s holds the mandate for this assembly.") % {"name": m.display_name}
 

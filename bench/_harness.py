@@ -391,6 +391,7 @@ class LiveClient:
         self.reconnect = False
         self.stopped = False
         self.errors: list[str] = []
+        self.holes = 0  # frames that skipped events (refused, and a resync asked for)
 
     async def _open(self) -> Any:
         from websockets.asyncio.client import connect
@@ -445,6 +446,12 @@ class LiveClient:
                 # Counted for the report: a duplicate delivery.
                 self.frames.append(Frame(frame["from"], frame["to"], now))
                 return
+            if self.seq is not None and frame["from"] > self.seq + 1:
+                # A hole: like live.js, never show it; ask for what is missing instead.
+                self.holes += 1
+                if self.ws is not None:
+                    asyncio.ensure_future(self._send({"type": "resync", "seq": self.seq}))
+                return
             self.frames.append(
                 Frame(frame["from"], frame["to"], now, frame["html"] if self.keep_html else "")
             )
@@ -458,6 +465,10 @@ class LiveClient:
             self.seq = frame["seq"]
         if first:
             self.synced_at = now
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.send(json.dumps(message))
 
     async def close(self) -> None:
         self.stopped = True
@@ -503,4 +514,9 @@ def check_clients(
 
 
 def print_json(result: dict[str, Any]) -> None:
-    print(json.dumps(result), flush=True)
+    """The last line: strict JSON (a figure that could not be measured is null, not NaN)."""
+    clean = {
+        k: (None if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) else v)
+        for k, v in result.items()
+    }
+    print(json.dumps(clean, allow_nan=False), flush=True)

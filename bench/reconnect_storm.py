@@ -120,7 +120,10 @@ async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[s
         for c in clients
         if c.connects >= 2 and c.seq == final
     )
-    missing = sum(final - (c.seq or 0) for c in clients)
+    # Events a client never reached (it is behind the log), after refusing every frame that
+    # skipped some: a client only moves through contiguous events or a full snapshot.
+    missing = sum(max(0, final - (c.seq or 0)) for c in clients)
+    holes = sum(c.holes for c in clients)
     snapshots = sum(c.snapshots for c in clients)
     replays = sum(c.replays for c in clients)
     for c in clients:
@@ -134,7 +137,7 @@ async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[s
         f"{at_deadline}/{len(clients)} back at seq {final} within {args.deadline:.0f} s; "
         f"p50 {percentile(synced, 50):.1f} s, p99 {percentile(synced, 99):.1f} s, "
         f"last {synced[-1] if synced else float('nan'):.1f} s; "
-        f"{replays} replays, {snapshots} snapshots",
+        f"{replays} replays, {snapshots} snapshots, {holes} frames with a hole refused",
         flush=True,
     )
     p99_index = max(0, int(len(clients) * 0.99) - 1)
@@ -144,6 +147,7 @@ async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[s
         "reconnected": at_deadline,
         "seconds": round(seconds, 2),
         "missing_events": missing,
+        "holes_refused": holes,
         "rss_mb": round(rss1, 1),
         "kb_per_socket": round(per_socket_kb, 1),
     }

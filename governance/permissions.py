@@ -133,10 +133,18 @@ def may(user: Any, action: str, target: Governed, at: datetime | None = None) ->
         return False
     mandates = active_mandates(active, roles, at)
     if scope.federation_id is not None and scope.organization_id is None:
-        # A federation-level power must come from a federation-scoped mandate.
-        return mandates.filter(
+        # A federation-level power must come from the federation: a federation-scoped
+        # mandate, or one over this very object granted by a decision of the federation.
+        from_federation = Q(
             scope_kind=Mandate.ScopeKind.FEDERATION, federation_id=scope.federation_id
-        ).exists()
+        )
+        if scope.object_uuid is not None:
+            from_federation |= Q(
+                scope_kind=Mandate.ScopeKind.OBJECT,
+                object_uuid=scope.object_uuid,
+                source_decision__federation_id=scope.federation_id,
+            )
+        return mandates.filter(from_federation).exists()
     return mandates.filter(
         _covers(scope), membership__organization_id=scope.organization_id
     ).exists()

@@ -490,18 +490,28 @@ def mandate_grant(
     if workgroup is not None and workgroup.organization_id != org.pk:
         raise ValidationError(_("The workgroup must be of the member's organisation."))
     starts_at = starts_at or timezone.now()
-    if federation is not None:
+    # A federation's decision may also grant a mandate over one of its objects (a federation
+    # assembly agreeing its facilitator): the holder answers to the federation.
+    granting_federation = federation
+    if (
+        federation is None
+        and object_uuid is not None
+        and decision is not None
+        and decision.federation_id is not None
+    ):
+        granting_federation = decision.federation
+    if granting_federation is not None:
         # Power over a federation comes from the federation's own register: one member
         # organisation's assembly cannot hand out authority over its sister organisations.
         if check_permission:
-            require(actor, "mandate.grant", federation)
-        if decision is None or decision.federation_id != federation.pk:
+            require(actor, "mandate.grant", granting_federation)
+        if decision is None or decision.federation_id != granting_federation.pk:
             raise ValidationError(
                 _("A federation mandate comes from a decision of that federation.")
             )
         if not FederationMembership.objects.filter(
             Q(end__isnull=True) | Q(end__gte=org.local_date(starts_at)),
-            federation=federation,
+            federation=granting_federation,
             organization=org,
             start__lte=org.local_date(starts_at),
         ).exists():

@@ -185,6 +185,46 @@ def test_federation_assembly_is_open_to_members_of_its_organisations(world: Any)
         services.attendance_check_in(actor=outsider, assembly=a)
 
 
+def test_federation_assembly_agrees_its_facilitator_in_the_federation_register(
+    world: Any,
+) -> None:
+    factories.grant(world.rosa_m, Mandate.Role.FACILITATOR, federation=world.federation)
+    a = services.assembly_create(
+        actor=world.rosa, federation=world.federation, title="Red Central", starts_at=timezone.now()
+    )
+    services.assembly_open(actor=world.rosa, assembly=a)
+    # Alice facilitates her own organisation's assemblies, not the federation's.
+    assert not services.is_facilitator(user=world.alice, assembly=a)
+    mandate = services.assembly_mandate_agree(
+        actor=world.rosa, assembly=a, membership=world.alice_m, role=Mandate.Role.FACILITATOR
+    )
+    decision = mandate.source_decision
+    assert decision is not None
+    assert decision.federation_id == world.federation.pk and decision.organization_id is None
+    assert mandate.scope_kind == Mandate.ScopeKind.OBJECT and mandate.object_uuid == a.uuid
+    assert services.is_facilitator(user=world.alice, assembly=a)
+    assert not services.is_facilitator(user=world.bob, assembly=a)
+    assert {m.membership_id for m in selectors.mandate_holders(assembly=a)} >= {
+        world.alice_m.pk,
+        world.rosa_m.pk,
+    }
+    # The mandate covers this assembly only: not another federation assembly.
+    other = services.assembly_create(
+        actor=world.rosa, federation=world.federation, title="Otra", starts_at=timezone.now()
+    )
+    assert not services.is_facilitator(user=world.alice, assembly=other)
+    # Someone outside the federation's organisations cannot hold it.
+    outsider = factories.make_user("zoe")
+    factories.found_org("Fuera de la red", [outsider])
+    with pytest.raises(ValidationError):
+        services.assembly_mandate_agree(
+            actor=world.rosa,
+            assembly=a,
+            membership=Membership.objects.get(person=outsider),
+            role=Mandate.Role.MINUTE_TAKER,
+        )
+
+
 # --- Agenda ---------------------------------------------------------------------------------
 
 

@@ -214,6 +214,11 @@ def test_agenda_items_move_and_become_current(
     _do(alice_client, a, "item_current", {"item": str(dos.uuid)})
     a.refresh_from_db()
     assert a.current_item == dos
+    # The current item's time box runs on every screen: 5 minutes from when it started.
+    page = bob_client.get(f"/assemblies/{a.uuid}/").content.decode()
+    timer = re.search(r'<span class="timer" data-testid="item-timer"[^>]*>', page)
+    assert timer is not None and 'data-limit="300"' in timer.group(0)
+    assert 'data-started="' in timer.group(0)
 
 
 def test_stats_page_hides_small_groups(world: Any, alice_client: Client) -> None:
@@ -315,3 +320,22 @@ def test_page_shows_who_facilitates_and_the_rules(world: Any, bob_client: Client
     page = bob_client.get(f"/assemblies/{a.uuid}/").content.decode()
     assert 'data-testid="mandates"' in page and "Alice Aponte" in page
     assert 'data-testid="rules"' in page and "Consensus" in page
+
+
+def test_room_card_shows_code_and_qr_to_facilitators_only(
+    world: Any, alice_client: Client, bob_client: Client, charlie_client: Client
+) -> None:
+    a = open_assembly(world, require_code=True)
+    r = alice_client.get(f"/assemblies/{a.uuid}/room/")
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert a.code in page and 'src="data:image/svg+xml;base64,' in page
+    assert f"/assemblies/{a.uuid}/?code={a.code}" in page
+    assert bob_client.get(f"/assemblies/{a.uuid}/room/").status_code == 403
+    assert charlie_client.get(f"/assemblies/{a.uuid}/room/").status_code == 404
+    # Scanning it: the phone's check-in form arrives with the code filled in, and it works.
+    page = bob_client.get(f"/assemblies/{a.uuid}/?code={a.code.lower()}").content.decode()
+    assert f'value="{a.code}"' in page
+    assert 'value="<' not in bob_client.get(f"/assemblies/{a.uuid}/?code=%3Cb%3E").content.decode()
+    _do(bob_client, a, "check_in", {"code": a.code})
+    assert Attendance.objects.filter(assembly=a, membership=world.bob_m).exists()

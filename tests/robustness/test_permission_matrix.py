@@ -168,7 +168,7 @@ RULES: list[Rule] = [
     Rule(
         ("assemblies:detail", "assemblies:regions", "assemblies:stats", "assemblies:attendance"), A
     ),
-    Rule(("assemblies:member-search",), A, get=BOB_NO_GET, mandate=True),
+    Rule(("assemblies:member-search", "assemblies:room"), A, get=BOB_NO_GET, mandate=True),
     Rule(("assemblies:do",), A | {"action": "=close"}, methods=("POST",), mandate=True),
     # --- assemblies API ----------------------------------------------------------------------
     Rule(("api-assembly-list",), scope="any", api=True),
