@@ -1,14 +1,26 @@
-"""Fair-rotation engine at Cecosesola's size: python -m bench.rotation
+"""Fair-rotation engine at Cecosesola's size, and saving its roster: python -m bench.rotation
 
 Base: 1,300 members in 13 workgroups of 100, 60 posts and tasks (5 organisation-wide
 coordination posts, 3 organisation-wide tasks, 4 per workgroup: night cleaning, morning line,
 quality check (needs a qualification 30 % hold), line coordinator), 52 weeks. Then twice the
 members (26 workgroups) and twice the posts. 2 % of members are on leave and 5 % take a
-two-week holiday; about 30 % hold each quality qualification.
+two-week holiday; about 30 % hold each quality qualification. The organisation's cap on one
+person's share of all coordination is 25 %, as in the default rules.
 
-Measured: the engine on plain data (what `roster_generate` runs between loading and saving),
-in CPU seconds of this process, best of three interleaved runs (the machine is shared, so wall-clock time is also printed
-but the ratio uses CPU time).
+What `roster_generate` does is three steps: load (`adapter.build_problem`: a handful of
+queries over posts, memberships, qualifications, leave and the fairness window, whose size
+follows the members and the window, not the roster), solve (`engine.solve`) and save
+(`adapter.store_result`: one row per slot and one per assignment, about 31,000 and 32,000
+here, in batches). The scaling target is about the engine, so the headline figures
+(`seconds`, `seconds_doubled`, `scaling_ratio`) are the engine alone, on plain data, in CPU
+seconds of this process, best of REPEATS interleaved runs (the machine is shared, so
+wall-clock time is also printed but the ratio uses CPU time). Saving is measured apart,
+on the same rosters: `store_result` in one transaction, commit included, on a SQLite file
+of its own with the embedded default's settings (WAL, synchronous=NORMAL), whose
+organisation, memberships and posts carry the engine's ids. Its figures are printed on the
+line before the last (`persist_*`); the last line keeps the keys the issue asks for.
+Loading is not timed: its cost depends on the database's history, not on the roster.
+
 Checked: every hard rule, by `rotation.checker`, an independent brute-force implementation.
 Spread: for each post without qualification requirements, among the members of its scope
 with uniform eligibility (never on leave or away, and holding no qualification: qualified
@@ -19,12 +31,16 @@ most minus fewest turns over the year.
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +52,12 @@ FIRST = date(2027, 1, 4)  # a Monday
 WEEKS = 52
 LAST = FIRST + timedelta(weeks=WEEKS) - timedelta(days=1)
 GROUP_SIZE = 100
-REPEATS = 3
+# Five, not three: on a loaded two-core machine the best of three still drifted by ±0.1 in
+# the ratio, which is the margin the target leaves.
+REPEATS = 5
+# Saving takes longer than solving (tens of thousands of ORM rows); two rounds bound the
+# run's length while still dropping one disturbed measurement.
+PERSIST_REPEATS = 2
 
 
 def _slots(post_id: int, cad: engine.Cadence, headcount: int) -> list[engine.SlotSpec]:
@@ -143,7 +164,9 @@ def build(members_n: int, copies: int, seed: int = 7) -> tuple[engine.Problem, s
             week,
             1,
         )  # line coordinator
-    problem = engine.Problem(posts=posts, members=members, slots=slots, seed=seed)
+    problem = engine.Problem(
+        posts=posts, members=members, slots=slots, seed=seed, coordination_share_percent=25
+    )
     return problem, with_quals, irregular
 
 
@@ -173,6 +196,82 @@ def timed(problem: engine.Problem) -> tuple[engine.Result, float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     result = engine.solve(problem)
     return result, time.process_time() - c0, time.perf_counter() - t0
+
+
+# --- Saving the roster -----------------------------------------------------------------------
+
+
+class Store:
+    """Django on a SQLite file of its own, never the project's database nor a shared test
+    server: one organisation whose memberships and posts have the engine's ids, so
+    `adapter.store_result` writes real rows with real foreign keys."""
+
+    def __init__(self, members_n: int, posts_n: int) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="bench-rotation-"))
+        os.environ.pop("DATABASE_URL", None)
+        os.environ["SQLITE_PATH"] = str(self.workdir / "bench.sqlite3")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+
+        from governance.models import Membership, Organization
+        from rotation.models import Post
+
+        call_command("migrate", verbosity=0)
+        user_model = get_user_model()
+        user_model.objects.bulk_create(
+            user_model(username=f"m{i}", password="!") for i in range(1, members_n + 1)
+        )
+        users = dict(user_model.objects.values_list("username", "pk"))
+        self.org = Organization.objects.create(name="Bench", slug="bench", time_zone=TZ.key)
+        Membership.objects.bulk_create(
+            Membership(pk=i, person_id=users[f"m{i}"], organization=self.org, member_number=str(i))
+            for i in range(1, members_n + 1)
+        )
+        Post.objects.bulk_create(
+            Post(pk=i, organization=self.org, name=f"post {i}") for i in range(1, posts_n + 1)
+        )
+
+    def save(self, problem: engine.Problem, result: engine.Result) -> tuple[float, float]:
+        """CPU and wall seconds of saving one roster (SQLite runs in this process, so its
+        work is in the CPU time); the roster is deleted again afterwards, untimed."""
+        from django.db import connection, transaction
+
+        from rotation import adapter
+        from rotation.models import Assignment, Roster, Slot
+
+        times = {
+            s.id: (datetime.fromtimestamp(s.start, TZ), datetime.fromtimestamp(s.end, TZ))
+            for s in problem.slots
+        }
+        t0, c0 = time.perf_counter(), time.process_time()
+        with transaction.atomic():
+            roster = Roster.objects.create(
+                organization=self.org, name="Bench", period_start=FIRST, period_end=LAST
+            )
+            adapter.store_result(roster=roster, times=times, result=result)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        assert Assignment.objects.filter(slot__roster=roster).count() == len(result.picks)
+        # Raw deletes: the ORM's cascade would load 60,000 rows to delete them.
+        with transaction.atomic(), connection.cursor() as c:
+            slots, assignments = Slot._meta.db_table, Assignment._meta.db_table
+            c.execute(
+                f"DELETE FROM {assignments} WHERE slot_id IN "
+                f"(SELECT id FROM {slots} WHERE roster_id = %s)",
+                [roster.pk],
+            )
+            c.execute(f"DELETE FROM {slots} WHERE roster_id = %s", [roster.pk])
+            c.execute(f"DELETE FROM {Roster._meta.db_table} WHERE id = %s", [roster.pk])
+        return cpu, wall
+
+    def close(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def report(
@@ -225,6 +324,32 @@ def main() -> None:
     print(
         f"base: {base['slots']} slots in {base['seconds']} s; doubled: {doubled['slots']} "
         f"slots in {doubled['seconds']} s; ratio {ratio:.2f} (target <= 2.3)"
+    )
+
+    doubled_problem = sizes["doubled"][0]
+    store = Store(len(doubled_problem.members), len(doubled_problem.posts))
+    try:
+        saved: dict[str, tuple[float, float]] = {}
+        for _ in range(PERSIST_REPEATS):
+            for name, (problem, _q, _i) in sizes.items():
+                cpu, wall = store.save(problem, best[name][0])
+                if name not in saved or cpu < saved[name][0]:
+                    saved[name] = (cpu, min(wall, saved.get(name, (0, wall))[1]))
+    finally:
+        store.close()
+    p_base, p_doubled = saved["base"][0], saved["doubled"][0]
+    print(
+        json.dumps(
+            {
+                "persist_rows": len(sizes["base"][0].slots) + len(best["base"][0].picks),
+                "persist_rows_doubled": len(doubled_problem.slots) + len(best["doubled"][0].picks),
+                "persist_seconds": round(p_base, 3),
+                "persist_wall_seconds": round(saved["base"][1], 3),
+                "persist_seconds_doubled": round(p_doubled, 3),
+                "persist_wall_seconds_doubled": round(saved["doubled"][1], 3),
+                "persist_scaling_ratio": round(p_doubled / p_base, 3) if p_base else 0.0,
+            }
+        )
     )
     print(
         json.dumps(

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes, renderer_classes
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import selectors as gov_selectors
-from governance.models import Membership, Organization
+from governance.models import Membership, Organization, Workgroup
 from governance.permissions import require
-from production import report, selectors, services
-from production.models import DowntimeLine, LogEntry, Product, ScrapLine, Shift, WorkCentre
+from production import csv_io, report, selectors, services
+from production.models import (
+    DowntimeLine,
+    LogEntry,
+    Product,
+    ScrapLine,
+    Shift,
+    Target,
+    WorkCentre,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- Serializers ----------------------------------------------------------------------------
 
@@ -54,8 +76,14 @@ class EntryInSerializer(serializers.Serializer):
     workers = serializers.ListField(
         child=serializers.CharField(max_length=20),
         required=False,
-        default=list,
-        help_text="Member numbers of the crew present",
+        max_length=500,
+        help_text="Member numbers of the workers present. Left out: the members of `crew` "
+        "when it is given, else the person recording. An empty list records nobody.",
+    )
+    crew = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The workgroup (crew) that worked the shift, by its UUID",
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     handover_note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -93,6 +121,11 @@ class EntryOutSerializer(serializers.ModelSerializer):
     amends: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="uuid", read_only=True
     )
+    crew: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="uuid", read_only=True
+    )
+    signed_by = serializers.SerializerMethodField()
+    handover_read_by = serializers.SerializerMethodField()
 
     class Meta:
         model = LogEntry
@@ -118,8 +151,11 @@ class EntryOutSerializer(serializers.ModelSerializer):
             "changeover_minutes",
             "minor_stop_minutes",
             "ideal_cycle_seconds",
+            "crew",
             "workers_count",
             "workers",
+            "signed_by",
+            "handover_read_by",
             "downtime",
             "scrap_lines",
             "notes",
@@ -130,6 +166,14 @@ class EntryOutSerializer(serializers.ModelSerializer):
 
     def get_workers(self, obj: LogEntry) -> list[str]:
         return sorted(w.membership.member_number for w in obj.worker_rows.all())
+
+    def get_signed_by(self, obj: LogEntry) -> list[str]:
+        """Member numbers of the crew members who co-signed this version."""
+        return sorted(s.membership.member_number for s in obj.signatures.all())
+
+    def get_handover_read_by(self, obj: LogEntry) -> list[str]:
+        """Member numbers of the next crew's members who acknowledged the handover."""
+        return sorted(a.membership.member_number for a in obj.handover_acks.all())
 
 
 class EntryDetailSerializer(EntryOutSerializer):
@@ -158,12 +202,56 @@ class TotalsSerializer(serializers.Serializer):
     oee = serializers.DecimalField(max_digits=9, decimal_places=4, allow_null=True)
 
 
+class ParetoSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="Kind of stop or scrap category ('' for none)")
+    category_label = serializers.CharField()
+    reason = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minutes of downtime or units of scrap")
+    cumulative_percent = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        help_text="Share of the whole period's amount up to this bar, reasons not shown included",
+    )
+
+
+class TargetDecisionSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class TargetStatusSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(source="target.uuid")
+    metric = serializers.ChoiceField(source="target.metric", choices=Target.Metric.choices)
+    value = serializers.DecimalField(source="target.value", max_digits=12, decimal_places=2)
+    valid_from = serializers.DateField(source="target.valid_from")
+    valid_until = serializers.DateField(source="target.valid_until", allow_null=True)
+    work_centre = serializers.CharField(
+        source="target.work_centre.code", allow_null=True, default=None
+    )
+    product = serializers.CharField(source="target.product.code", allow_null=True, default=None)
+    decision = TargetDecisionSerializer(
+        source="target.decision", help_text="The assembly decision in the register"
+    )
+    actual = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Over the part of the period where the target was valid (percentages for "
+        "OEE and scrap rate, units for good units per day)",
+    )
+    met = serializers.BooleanField(allow_null=True)
+
+
 class IndicatorsOutSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     group = serializers.CharField()
     overall = TotalsSerializer()
     rows = TotalsSerializer(many=True)
+    downtime_pareto = ParetoSerializer(many=True)
+    scrap_pareto = ParetoSerializer(many=True)
+    targets = TargetStatusSerializer(many=True)
 
 
 def _totals(period: Any, key: str, label: str, t: Any) -> dict[str, Any]:
@@ -186,22 +274,46 @@ def _totals(period: Any, key: str, label: str, t: Any) -> dict[str, Any]:
 
 # --- Views ----------------------------------------------------------------------------------
 
+_SELECT = ("work_centre", "shift", "product", "amends", "crew")
+_PREFETCH = (
+    "downtime_lines",
+    "scrap_lines",
+    "worker_rows__membership",
+    "signatures__membership",
+    "handover_acks__membership",
+)
 
-def _data(org: Organization, d: dict[str, Any]) -> services.EntryData:
+
+def _data(org: Organization, d: dict[str, Any], actor: Any) -> services.EntryData:
     def one(model: Any, code: str, name: str) -> Any:
         obj = model.objects.filter(organization=org, code=code).first()
         if obj is None:
             raise DjangoValidationError({name: [_("Unknown code “%(code)s”.") % {"code": code}]})
         return obj
 
-    members = {
-        m.member_number: m
-        for m in Membership.objects.filter(organization=org, member_number__in=d["workers"])
-    }
-    unknown = [n for n in d["workers"] if n not in members]
-    if unknown:
-        raise DjangoValidationError(
-            {"workers": [_("Unknown member number “%(number)s”.") % {"number": unknown[0]}]}
+    crew = None
+    if d.get("crew"):
+        crew = Workgroup.objects.filter(organization=org, uuid=d["crew"]).first()
+        if crew is None:
+            raise DjangoValidationError({"crew": [_("Not part of this organisation.")]})
+    if "workers" in d:
+        numbers = d["workers"]
+        found = Membership.objects.filter(organization=org, member_number__in=numbers)
+        members = {m.member_number: m for m in found}
+        unknown = [n for n in numbers if n not in members]
+        if unknown:
+            raise DjangoValidationError(
+                {"workers": [_("Unknown member number “%(number)s”.") % {"number": unknown[0]}]}
+            )
+        workers = list(members.values())
+    elif crew is not None:
+        workers = list(crew.members.exclude(status=Membership.Status.LEFT))
+    else:
+        # Whoever records was there, unless they say otherwise (as on the phone form).
+        workers = list(
+            Membership.objects.filter(organization=org, person=actor).exclude(
+                status=Membership.Status.LEFT
+            )
         )
     return services.EntryData(
         work_centre=one(WorkCentre, d["work_centre"], "work_centre"),
@@ -213,18 +325,15 @@ def _data(org: Organization, d: dict[str, Any]) -> services.EntryData:
         scrap=d["scrap"],
         downtime=[services.DowntimeInput(**x) for x in d["downtime"]],
         scrap_lines=[services.ScrapInput(**x) for x in d["scrap_lines"]],
-        workers=list(members.values()),
+        workers=workers,
+        crew=crew,
         notes=d["notes"],
         handover_note=d["handover_note"],
     )
 
 
 def _detail(entry: LogEntry) -> LogEntry:
-    return (
-        LogEntry.objects.select_related("work_centre", "shift", "product", "amends")
-        .prefetch_related("downtime_lines", "scrap_lines", "worker_rows__membership")
-        .get(pk=entry.pk)
-    )
+    return LogEntry.objects.select_related(*_SELECT).prefetch_related(*_PREFETCH).get(pk=entry.pk)
 
 
 @extend_schema(
@@ -251,7 +360,7 @@ def entries(request: Request, slug: str) -> Response:
         result = services.entry_submit(
             actor=request.user,
             organization=org,
-            data=_data(org, s.validated_data),
+            data=_data(org, s.validated_data, request.user),
             idempotency_key=s.validated_data["idempotency_key"],
         )
         return Response(
@@ -259,29 +368,19 @@ def entries(request: Request, slug: str) -> Response:
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
     require(request.user, "production.view", org)
-    today = timezone.localdate()
-    try:
-        period = report.Period.build(
-            _date(request, "start", today.replace(day=1)), _date(request, "end", today)
-        )
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
+    period = _period(request)
     qs = (
         selectors.entries_current(organization=org, start=period.start, end=period.end)
-        .select_related("work_centre", "shift", "product", "amends")
-        .prefetch_related("downtime_lines", "scrap_lines", "worker_rows__membership")
+        .select_related(*_SELECT)
+        .prefetch_related(*_PREFETCH)
         .order_by("-shift_date", "-starts_at", "pk")
     )
-    from rest_framework.pagination import PageNumberPagination
-
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(EntryOutSerializer(page, many=True).data)
 
 
 def _date(request: Request, name: str, default: Any) -> Any:
-    from datetime import date
-
     raw = request.query_params.get(name)
     if not raw:
         return default
@@ -313,7 +412,7 @@ def entry_amend(request: Request, uuid: Any) -> Response:
     result = services.entry_amend(
         actor=request.user,
         entry=entry,
-        data=_data(entry.organization, s.validated_data),
+        data=_data(entry.organization, s.validated_data, request.user),
         reason=s.validated_data["reason"],
         idempotency_key=s.validated_data["idempotency_key"],
     )
@@ -332,45 +431,373 @@ def entry_amend(request: Request, uuid: Any) -> Response:
         OpenApiParameter("work_centre", str, description="Only this work centre (code)"),
     ],
     responses=IndicatorsOutSerializer,
-    summary="Totals and OEE (from summed times and counts) for a period",
+    summary="Totals and OEE (from summed times and counts), downtime and scrap Pareto and "
+    "the assembly's targets against the actuals, for a period",
 )
 @api_view(["GET"])
 def indicators(request: Request, slug: str) -> Response:
     org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
     require(request.user, "production.view", org)
-    today = timezone.localdate()
-    group = request.query_params.get("group", "")
     dimension = request.query_params.get("dimension") or None
     if dimension is not None and dimension not in selectors.DIMENSIONS:
         raise serializers.ValidationError({"dimension": [_("Unknown dimension.")]})
-    try:
-        period = report.Period.build(
-            _date(request, "start", today.replace(day=1)), _date(request, "end", today), group
-        )
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
-    wc = None
-    if request.query_params.get("work_centre"):
-        wc = WorkCentre.objects.filter(
-            organization=org, code=request.query_params["work_centre"]
-        ).first()
-        if wc is None:
-            raise serializers.ValidationError({"work_centre": [_("Unknown work centre.")]})
-    f = {"organization": org, "start": period.start, "end": period.end, "work_centre": wc}
+    period = _period(request, request.query_params.get("group", ""))
+    wc = _work_centre(request, org)
+    f: dict[str, Any] = {
+        "organization": org,
+        "start": period.start,
+        "end": period.end,
+        "work_centre": wc,
+    }
     rows = selectors.totals_by(period=period.group, dimension=dimension, **f)
+    overall = selectors.totals(**f)
     data = {
         "start": period.start,
         "end": period.end,
         "group": period.group,
-        "overall": _totals(None, "", "", selectors.totals(**f)),
+        "overall": _totals(None, "", "", overall),
         "rows": [_totals(r.period, r.key, r.label, r.totals) for r in rows],
+        "downtime_pareto": selectors.downtime_pareto(**f),
+        "scrap_pareto": selectors.scrap_pareto(total_scrap=overall.scrap, **f),
+        "targets": selectors.targets_vs_actuals(**f),
     }
     return Response(IndicatorsOutSerializer(data).data)
+
+
+@extend_schema(
+    request=None,
+    responses=EntryOutSerializer,
+    summary="Co-sign this version of an entry (only a member of its crew can; twice is once)",
+)
+@api_view(["POST"])
+def entry_sign(request: Request, uuid: Any) -> Response:
+    entry = selectors.entry_get_for_member(user=request.user, uuid=uuid)
+    services.entry_sign(actor=request.user, entry=entry)
+    return Response(EntryOutSerializer(_detail(entry)).data)
+
+
+@extend_schema(
+    request=None,
+    responses=EntryOutSerializer,
+    summary="Acknowledge the handover note (the next crew, not the crew that wrote it)",
+)
+@api_view(["POST"])
+def entry_acknowledge(request: Request, uuid: Any) -> Response:
+    entry = selectors.entry_get_for_member(user=request.user, uuid=uuid)
+    services.handover_acknowledge(actor=request.user, entry=entry)
+    return Response(EntryOutSerializer(_detail(entry)).data)
+
+
+# --- CSV import and CSV/XLSX export -------------------------------------------------------
+
+
+class ImportInSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV (UTF-8, comma or semicolon), the columns of the export; at most 25 MB"
+    )
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Line of the file (the header is line 1)")
+    field = serializers.CharField(help_text="Column ('' for the whole row)")
+    message = serializers.CharField()
+
+
+class ImportOutSerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+@extend_schema(
+    request={"multipart/form-data": ImportInSerializer},
+    responses={201: ImportOutSerializer, 400: ImportOutSerializer},
+    summary="Import entries from CSV: every row or none; errors row by row",
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser])
+def entries_import(request: Request, slug: str) -> Response:
+    org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
+    s = ImportInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    upload = s.validated_data["file"]
+    if upload.size > csv_io.MAX_UPLOAD:
+        raise serializers.ValidationError({"file": [_("The file is too large (at most 25 MB).")]})
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise serializers.ValidationError(
+            {"file": [_("Save the file as CSV UTF-8 and try again.")]}
+        ) from None
+    result = csv_io.entries_import_csv(actor=request.user, organization=org, text=text)
+    body = ImportOutSerializer({"imported": result.imported, "errors": result.errors}).data
+    return Response(body, status=status.HTTP_201_CREATED if result.ok else 400)
+
+
+class _FileRenderer(BaseRenderer):
+    """Lets a client ask for the file type; the file itself is returned as it is, and an
+    error (a dict) as JSON."""
+
+    charset = None
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, cls=DjangoJSONEncoder).encode()
+
+
+class CsvRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XlsxRenderer(_FileRenderer):
+    media_type = XLSX
+    format = "xlsx"
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["csv", "xlsx"]),
+        OpenApiParameter("start", str, description="First date (YYYY-MM-DD)"),
+        OpenApiParameter("end", str, description="Last date (YYYY-MM-DD)"),
+        OpenApiParameter("work_centre", str, description="Only this work centre (code)"),
+    ],
+    responses={
+        (200, "text/csv"): OpenApiTypes.BINARY,
+        (200, XLSX): OpenApiTypes.BINARY,
+    },
+    summary="Current versions of a period's entries as CSV or Excel (the import's columns)",
+    operation_id="v1_production_orgs_export_retrieve",
+)
+@api_view(["GET"])
+@renderer_classes([JSONRenderer, CsvRenderer, XlsxRenderer])
+def entries_export(request: Request, slug: str, fmt: str) -> HttpResponseBase:
+    org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404(_("Unknown format."))
+    require(request.user, "production.view", org)
+    period = _period(request)
+    wc = _work_centre(request, org)
+    rows = selectors.entries_for_export(
+        organization=org, start=period.start, end=period.end, work_centre=wc
+    ).iterator(chunk_size=2000)
+    name = f"production-{org.slug}-{period.start}-{period.end}.{fmt}"
+    response: HttpResponseBase
+    if fmt == "xlsx":
+        response = HttpResponse(csv_io.export_xlsx(rows), content_type=XLSX)
+    else:
+        response = StreamingHttpResponse(
+            csv_io.export_csv_stream(rows), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _period(request: Request, group: str = "") -> report.Period:
+    today = timezone.localdate()
+    try:
+        return report.Period.build(
+            _date(request, "start", today.replace(day=1)), _date(request, "end", today), group
+        )
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
+
+
+def _work_centre(request: Request, org: Organization) -> WorkCentre | None:
+    code = request.query_params.get("work_centre")
+    if not code:
+        return None
+    wc = WorkCentre.objects.filter(organization=org, code=code).first()
+    if wc is None:
+        raise serializers.ValidationError({"work_centre": [_("Unknown work centre.")]})
+    return wc
+
+
+# --- Configuration: work centres, products, shift definitions --------------------------------
+
+
+class WorkCentreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkCentre
+        fields = ["uuid", "code", "name", "active"]
+        read_only_fields = ["uuid", "active"]
+
+
+class WorkCentreUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    unit = serializers.ChoiceField(choices=Product.Unit.choices, default=Product.Unit.PIECE)
+    ideal_cycle_seconds = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=Decimal("0.001")
+    )
+
+    class Meta:
+        model = Product
+        fields = ["uuid", "code", "name", "unit", "ideal_cycle_seconds", "active"]
+        read_only_fields = ["uuid", "active"]
+
+
+class ProductUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    unit = serializers.ChoiceField(choices=Product.Unit.choices, required=False)
+    ideal_cycle_seconds = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        required=False,
+        help_text="Applies to entries recorded from now on",
+    )
+    active = serializers.BooleanField(required=False)
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    spans_midnight = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Shift
+        fields = ["uuid", "code", "name", "start", "end", "spans_midnight", "active"]
+        read_only_fields = ["uuid", "active"]
+
+
+class ShiftUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    start = serializers.TimeField(required=False)
+    end = serializers.TimeField(required=False, help_text="Earlier than the start: night shift")
+    active = serializers.BooleanField(required=False)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    model: Any
+    out: type[serializers.Serializer]
+    update: type[serializers.Serializer]
+    create: Callable[..., Any]
+    change: Callable[..., Any]
+    arg: str
+
+
+_KINDS = {
+    "work-centres": _Kind(
+        WorkCentre,
+        WorkCentreSerializer,
+        WorkCentreUpdateSerializer,
+        services.work_centre_create,
+        services.work_centre_update,
+        "work_centre",
+    ),
+    "products": _Kind(
+        Product,
+        ProductSerializer,
+        ProductUpdateSerializer,
+        services.product_create,
+        services.product_update,
+        "product",
+    ),
+    "shifts": _Kind(
+        Shift,
+        ShiftSerializer,
+        ShiftUpdateSerializer,
+        services.shift_create,
+        services.shift_update,
+        "shift",
+    ),
+}
+
+
+def _config_list(request: Request, slug: str, kind: _Kind) -> Response:
+    org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
+    if request.method == "POST":
+        s = kind.out(data=request.data)
+        s.is_valid(raise_exception=True)
+        # The service checks the mandate (as the setup page does): 403 without one.
+        obj = kind.create(actor=request.user, organization=org, **s.validated_data)
+        return Response(kind.out(obj).data, status=status.HTTP_201_CREATED)
+    require(request.user, "production.view", org)
+    return Response(kind.out(kind.model.objects.filter(organization=org), many=True).data)
+
+
+def _config_detail(request: Request, uuid: Any, kind: _Kind) -> Response:
+    obj = selectors.configured_get_for_member(user=request.user, model=kind.model, uuid=uuid)
+    if request.method == "PATCH":
+        s = kind.update(data=request.data)
+        s.is_valid(raise_exception=True)
+        obj = kind.change(actor=request.user, **{kind.arg: obj}, **s.validated_data)
+    return Response(kind.out(obj).data)
+
+
+def _config_views(name: str, noun: str) -> tuple[Any, Any]:
+    kind = _KINDS[name]
+
+    @extend_schema(
+        methods=["GET"], responses=kind.out(many=True), summary=f"The organisation's {noun}"
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=kind.out,
+        responses={201: kind.out},
+        summary=f"Add one of the {noun} (needs a current line or roster coordinator mandate)",
+    )
+    @api_view(["GET", "POST"])
+    def listing(request: Request, slug: str) -> Response:
+        return _config_list(request, slug, kind)
+
+    @extend_schema(methods=["GET"], responses=kind.out, summary=f"One of the {noun}")
+    @extend_schema(
+        methods=["PATCH"],
+        request=kind.update,
+        responses=kind.out,
+        summary=f"Change one of the {noun} (needs a current line or roster coordinator "
+        "mandate; the code stays)",
+    )
+    @api_view(["GET", "PATCH"])
+    def detail(request: Request, uuid: Any) -> Response:
+        return _config_detail(request, uuid, kind)
+
+    return listing, detail
+
+
+work_centres, work_centre_detail = _config_views("work-centres", "work centres")
+products, product_detail = _config_views("products", "products")
+shifts, shift_detail = _config_views("shifts", "shift definitions")
 
 
 urlpatterns = [
     path("production/orgs/<slug:slug>/entries/", entries, name="production-api-entries"),
     path("production/orgs/<slug:slug>/indicators/", indicators, name="production-api-indicators"),
+    path("production/orgs/<slug:slug>/import/", entries_import, name="production-api-import"),
+    path(
+        "production/orgs/<slug:slug>/export.<str:fmt>",
+        entries_export,
+        name="production-api-export",
+    ),
+    path(
+        "production/orgs/<slug:slug>/work-centres/",
+        work_centres,
+        name="production-api-work-centres",
+    ),
+    path("production/orgs/<slug:slug>/products/", products, name="production-api-products"),
+    path("production/orgs/<slug:slug>/shifts/", shifts, name="production-api-shifts"),
+    path(
+        "production/work-centres/<uuid:uuid>/",
+        work_centre_detail,
+        name="production-api-work-centre",
+    ),
+    path("production/products/<uuid:uuid>/", product_detail, name="production-api-product"),
+    path("production/shifts/<uuid:uuid>/", shift_detail, name="production-api-shift"),
     path("production/entries/<uuid:uuid>/", entry_detail, name="production-api-entry"),
     path("production/entries/<uuid:uuid>/amend/", entry_amend, name="production-api-amend"),
+    path("production/entries/<uuid:uuid>/sign/", entry_sign, name="production-api-sign"),
+    path(
+        "production/entries/<uuid:uuid>/acknowledge/",
+        entry_acknowledge,
+        name="production-api-acknowledge",
+    ),
 ]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from governance.audit import audit
 from governance.models import Membership, Organization
 from governance.permissions import require
+from production import rollups
 from production.models import (
     DowntimeLine,
     EntryWorker,
@@ -62,6 +63,7 @@ DOWNTIME_COLUMNS = {
     "minor_stop_min": DowntimeLine.Category.MINOR_STOP,
 }
 MAX_ROWS = 200_000
+MAX_UPLOAD = 25 * 1024 * 1024
 BATCH = 2_000
 
 
@@ -354,6 +356,8 @@ def _bulk_store(
         DowntimeLine.objects.bulk_create(downtime, batch_size=BATCH)
         ScrapLine.objects.bulk_create(scraps, batch_size=BATCH)
         EntryWorker.objects.bulk_create(workers, batch_size=BATCH)
+    # Once for the whole file: a day's sums are then written once, not once per batch.
+    rollups.apply((1, entry, lines, scrap_lines) for entry, lines, scrap_lines, _m in built)
 
 
 # --- Export ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Decision, Membership, Organization
+from governance.models import Decision, Membership, Organization, Workgroup
 from production.models import DowntimeLine, LogEntry, Product, ScrapLine, Shift, Target, WorkCentre
 from production.services import DowntimeInput, EntryData, ScrapInput
 
@@ -32,11 +32,16 @@ class EntryForm(forms.Form):
     good = _qty(_("Good"))
     rework = _qty(_("Rework"))
     scrap = _qty(_("Scrap"))
+    crew = forms.ModelChoiceField(
+        Workgroup.objects.none(), label=_("Crew (workgroup)"), required=False
+    )
+    # Never rendered as one checkbox per member (an organisation may have 1,300): the page
+    # shows the likely crew and a search (see entry_form.html); this field only validates.
     workers = forms.ModelMultipleChoiceField(
         Membership.objects.none(),
         label=_("Workers present"),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.MultipleHiddenInput,
     )
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
@@ -63,12 +68,12 @@ class EntryForm(forms.Form):
         f["product"].queryset = Product.objects.filter(  # type: ignore[attr-defined]
             organization=organization, active=True
         )
-        f["workers"].queryset = (  # type: ignore[attr-defined]
-            Membership.objects.filter(organization=organization)
-            .exclude(status=Membership.Status.LEFT)
-            .select_related("person")
+        f["workers"].queryset = Membership.objects.filter(  # type: ignore[attr-defined]
+            organization=organization
+        ).exclude(status=Membership.Status.LEFT)
+        f["crew"].queryset = Workgroup.objects.filter(  # type: ignore[attr-defined]
+            organization=organization
         )
-        f["workers"].label_from_instance = lambda m: m.display_name  # type: ignore[attr-defined]
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4())
             self.initial.setdefault("shift_date", timezone.localdate())
@@ -100,6 +105,7 @@ class AmendForm(EntryForm):
             "rework": entry.rework,
             "scrap": entry.scrap,
             "workers": [w.membership_id for w in entry.worker_rows.all()],
+            "crew": entry.crew_id,
             "notes": entry.notes,
             "handover_note": entry.handover_note,
             "idempotency_key": uuid.uuid4(),
@@ -190,6 +196,7 @@ def entry_data(form: EntryForm, downtime: Any, scrap: Any, time_zone: str) -> En
         downtime=lines,
         scrap_lines=scraps,
         workers=list(d["workers"]),
+        crew=d.get("crew"),
         notes=d["notes"],
         handover_note=d["handover_note"],
     )

@@ -38,6 +38,15 @@ SUMS: dict[str, Any] = {
     ),
 }
 
+# The same sums read from the daily summary table (models.DailyTotal), whose columns are
+# already sums; the ideal time is stored multiplied out.
+ROLLUP_SUMS: dict[str, Any] = {
+    **{k: v for k, v in SUMS.items() if k != "t_ideal_seconds"},
+    "t_ideal_seconds": Coalesce(
+        Sum("ideal_seconds"), ZERO, output_field=DecimalField(max_digits=20, decimal_places=3)
+    ),
+}
+
 
 def _ratio(num: Decimal, den: Decimal) -> Decimal | None:
     if den <= 0:

@@ -230,11 +230,14 @@ class LogEntry(models.Model):
             ),
         ]
         indexes = [
-            # The dashboard reads one organisation's period of current versions.
+            # The dashboard reads one organisation's period of current versions, and its
+            # latest entries: newest first, so the latest 20 are the first 20 index rows.
             models.Index(
-                fields=["organization", "shift_date"],
+                F("organization"),
+                F("shift_date").desc(),
+                F("starts_at").desc(),
                 condition=Q(current=True),
-                name="entry_org_date_current",
+                name="entry_org_recent",
             ),
             models.Index(fields=["series", "version"], name="entry_series_idx"),
         ]
@@ -439,3 +442,103 @@ class Target(models.Model):
 
     def governance_scope(self) -> Scope:
         return Scope(organization_id=self.organization_id)
+
+
+class DailyTotal(models.Model):
+    """The sums of one day's current entries, kept at every grouping the indicators read:
+    the whole organisation, per work centre, product or shift, and per pair of them.
+
+    The dashboard of a year then adds up at most a few hundred rows per grouping however
+    many entries the organisation records; the finest grouping (work centre × product ×
+    shift × day) is the entries table itself, which the selectors read directly.
+    Maintained in the transaction of every write of an entry (services.rollup_apply) and
+    rebuilt from the entries by `rollup_rebuild`.
+
+    The keys are plain numbers with 0 meaning "all" rather than nullable foreign keys: the
+    incremental upsert needs a unique index, and a unique index never matches NULLs."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    shift_date = models.DateField()
+    work_centre_key = models.BigIntegerField(default=0)
+    product_key = models.BigIntegerField(default=0)
+    shift_key = models.BigIntegerField(default=0)
+    # Which keys are set (1 work centre, 2 product, 4 shift): each question reads one
+    # grouping, found by equality through the index however the keys are filtered.
+    grouping = models.PositiveSmallIntegerField(default=0)
+    # Signed on purpose: an amendment subtracts the old version before adding the new one,
+    # and a derived table must never make a crew's write fail.
+    entries = models.BigIntegerField(default=0)
+    shift_minutes = models.BigIntegerField(default=0)
+    planned_downtime_minutes = models.BigIntegerField(default=0)
+    unplanned_downtime_minutes = models.BigIntegerField(default=0)
+    changeover_minutes = models.BigIntegerField(default=0)
+    minor_stop_minutes = models.BigIntegerField(default=0)
+    good = models.BigIntegerField(default=0)
+    rework = models.BigIntegerField(default=0)
+    scrap = models.BigIntegerField(default=0)
+    ideal_seconds = models.DecimalField(max_digits=20, decimal_places=3, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "shift_date",
+                    "work_centre_key",
+                    "product_key",
+                    "shift_key",
+                ],
+                name="dailytotal_key",
+            )
+        ]
+        indexes = [
+            # The year's dashboard reads one grouping of one organisation over a period.
+            models.Index(
+                fields=["organization", "grouping", "shift_date"],
+                name="dailytotal_grouping",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shift_date} {self.work_centre_key}/{self.product_key}/{self.shift_key}"
+
+
+class DailyReason(models.Model):
+    """Downtime minutes and scrap units of one day's current entries per kind and reason,
+    for the whole organisation (work_centre_key 0) and per work centre: the Paretos."""
+
+    class Kind(models.TextChoices):
+        DOWNTIME = "downtime", _("Downtime")
+        SCRAP = "scrap", _("Scrap")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    shift_date = models.DateField()
+    work_centre_key = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    category = models.CharField(max_length=12)
+    reason = models.CharField(max_length=120)
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "shift_date",
+                    "work_centre_key",
+                    "kind",
+                    "category",
+                    "reason",
+                ],
+                name="dailyreason_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "kind", "work_centre_key", "shift_date"],
+                name="dailyreason_grouping",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shift_date} {self.kind} {self.category}: {self.reason}"

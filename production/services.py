@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from governance.audit import audit
 from governance.models import Decision, Membership, Organization, Workgroup
 from governance.permissions import require
+from production import rollups
 from production.models import (
     DowntimeLine,
     EntrySignature,
@@ -107,6 +108,97 @@ def shift_create(
         start=start,
         end=end,
     )
+    return shift
+
+
+def _changes(obj: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The given values that differ from what is stored (None means: not given)."""
+    return {k: v for k, v in values.items() if v is not None and getattr(obj, k) != v}
+
+
+@transaction.atomic
+def work_centre_update(
+    *, actor: Any, work_centre: WorkCentre, name: str | None = None, active: bool | None = None
+) -> WorkCentre:
+    """Rename a work centre or take it out of (or back into) use. Its code stays: CSV files
+    and API clients refer to it, and its entries keep pointing at it."""
+    require(actor, "production.configure", work_centre)
+    changed = _changes(work_centre, {"name": name, "active": active})
+    if changed:
+        WorkCentre.objects.filter(pk=work_centre.pk).update(**changed)
+        work_centre.refresh_from_db()
+        audit(
+            actor=actor,
+            action="production.work_centre_update",
+            organization=work_centre.organization,
+            obj=work_centre,
+            **changed,
+        )
+    return work_centre
+
+
+@transaction.atomic
+def product_update(
+    *,
+    actor: Any,
+    product: Product,
+    name: str | None = None,
+    unit: str | None = None,
+    ideal_cycle_seconds: Decimal | None = None,
+    active: bool | None = None,
+) -> Product:
+    """Change a product. A new ideal cycle time applies to entries recorded from now on:
+    each entry keeps the one it was recorded with."""
+    require(actor, "production.configure", product)
+    if ideal_cycle_seconds is not None and ideal_cycle_seconds <= 0:
+        raise ValidationError(
+            {"ideal_cycle_seconds": _("The ideal cycle time must be more than zero.")}
+        )
+    if unit is not None and unit not in Product.Unit.values:
+        raise ValidationError({"unit": _("Unknown unit.")})
+    changed = _changes(
+        product,
+        {"name": name, "unit": unit, "ideal_cycle_seconds": ideal_cycle_seconds, "active": active},
+    )
+    if changed:
+        Product.objects.filter(pk=product.pk).update(**changed)
+        product.refresh_from_db()
+        audit(
+            actor=actor,
+            action="production.product_update",
+            organization=product.organization,
+            obj=product,
+            **changed,
+        )
+    return product
+
+
+@transaction.atomic
+def shift_update(
+    *,
+    actor: Any,
+    shift: Shift,
+    name: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    active: bool | None = None,
+) -> Shift:
+    """Change a shift definition. Entries already recorded keep their own start, end and
+    length, so new times only apply from now on."""
+    require(actor, "production.configure", shift)
+    if (start if start is not None else shift.start) == (end if end is not None else shift.end):
+        raise ValidationError({"end": _("A shift must end at a different time than it starts.")})
+    changed = _changes(shift, {"name": name, "start": start, "end": end, "active": active})
+    if changed:
+        Shift.objects.filter(pk=shift.pk).update(**changed)
+        shift.refresh_from_db()
+        audit(
+            actor=actor,
+            action="production.shift_update",
+            organization=shift.organization,
+            obj=shift,
+            **changed,
+        )
     return shift
 
 
@@ -413,6 +505,7 @@ def entry_submit(
         idempotency_key=idempotency_key,
     )
     if result.created:
+        rollups.apply([(1, result.entry, lines, scraps)])
         audit(
             actor=actor,
             action="production.entry_submit",
@@ -463,6 +556,7 @@ def entry_amend(
         raise ValidationError({"__all__": [_slot_taken_message()]})
     locked.current = False
     locked.save(update_fields=["current"])
+    old_lines = rollups.entry_lines(locked)
     new.series = locked.series
     new.version = locked.version + 1
     new.amends = locked
@@ -471,6 +565,7 @@ def entry_amend(
     result = _store(
         entry=new, lines=lines, scraps=scraps, workers=data.workers, idempotency_key=idempotency_key
     )
+    rollups.apply([(-1, locked, *old_lines), (1, result.entry, lines, scraps)])
     audit(
         actor=actor,
         action="production.entry_amend",

@@ -6,6 +6,7 @@ app_name = "production"
 urlpatterns = [
     path("o/<slug:slug>/production/", views.dashboard, name="dashboard"),
     path("o/<slug:slug>/production/new/", views.entry_new, name="entry-new"),
+    path("o/<slug:slug>/production/workers/", views.workers_search, name="workers-search"),
     path("o/<slug:slug>/production/entries/<uuid:uuid>/", views.entry_detail, name="entry-detail"),
     path(
         "o/<slug:slug>/production/entries/<uuid:uuid>/amend/", views.entry_amend, name="entry-amend"

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from governance import selectors as gov_selectors
-from governance.models import Organization
+from governance.models import Membership, Organization
 from governance.permissions import may, require
 from governance.views import remember_organization
 from production import csv_io, report, selectors, services
@@ -35,9 +35,7 @@ from production.forms import (
     WorkCentreForm,
     entry_data,
 )
-from production.models import LogEntry
-
-MAX_UPLOAD = 25 * 1024 * 1024
+from production.models import LogEntry, Shift, WorkCentre
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -131,38 +129,182 @@ def _saved(
     return redirect(url)
 
 
-@login_required
-def entry_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    org = _org(request, slug)
-    require(request.user, "production.record", org)
-    downtime, scrap, data = _formsets(request)
+# Buttons that change who is listed on the crew without saving (they work without
+# JavaScript; with htmx they swap the form in place).
+CREW_ACTIONS = ("refresh_crew", "add_crew_members", "find_workers")
+
+
+def _as_initial(data: QueryDict, form_class: type[EntryForm]) -> dict[str, Any]:
+    return {
+        name: data.getlist(name) if name == "workers" else data.get(name)
+        for name in form_class.base_fields
+        if name in data
+    }
+
+
+def _crew_action(action: str, org: Organization, me: Membership, data: QueryDict) -> QueryDict:
+    """Apply a crew button to the posted form: the likely crew of the chosen work centre
+    and shift, or the members of the chosen workgroup added to the list."""
+    listed = data.getlist("workers")
+    if action == "refresh_crew":
+        # Changing the line or shift refreshes the crew only while nobody has edited it.
+        if data.get("refresh_crew") == "auto" and set(listed) != set(data.getlist("crew_auto")):
+            return data
+        wc = WorkCentre.objects.filter(organization=org, pk=_int(data.get("work_centre"))).first()
+        shift = Shift.objects.filter(organization=org, pk=_int(data.get("shift"))).first()
+        people, group = selectors.crew_default(
+            organization=org, member=me, work_centre=wc, shift=shift
+        )
+        pks = [str(m.pk) for m in people]
+        data.setlist("workers", pks)
+        data.setlist("crew_shown", pks)
+        data.setlist("crew_auto", pks)
+        data["crew"] = str(group.pk) if group is not None else ""
+    elif action == "add_crew_members":
+        group = selectors.workgroups(organization=org).filter(pk=_int(data.get("crew"))).first()
+        if group is not None:
+            added = [str(m.pk) for m in selectors.workgroup_members(workgroup=group)]
+            data.setlist("workers", list(dict.fromkeys([*listed, *added])))
+            data.setlist("crew_shown", list(dict.fromkeys([*data.getlist("crew_shown"), *added])))
+    return data
+
+
+def _int(value: Any) -> int:
+    return int(value) if str(value or "").isdigit() else 0
+
+
+def _crew_context(org: Organization, data: QueryDict | dict[str, Any]) -> dict[str, Any]:
+    """What the crew fieldset shows: the people listed (ticked when present), and for the
+    search button without JavaScript, the people found."""
+
+    def getlist(name: str) -> list[Any]:
+        if isinstance(data, QueryDict):
+            return data.getlist(name)
+        return list(data.get(name) or [])
+
+    ticked = getlist("workers")
+    shown = selectors.members_by_pk(
+        organization=org, pks=dict.fromkeys([*getlist("crew_shown"), *ticked])
+    )
+    query = str(data.get("worker_q") or "")[:100] if "find_workers" in data else ""
+    return {
+        "crew_members": shown,
+        "crew_ticked": {str(pk) for pk in ticked},
+        "crew_auto": getlist("crew_auto"),
+        "worker_q": query,
+        "worker_results": selectors.workers_search(organization=org, query=query),
+    }
+
+
+def _entry_page(
+    request: HtmxHttpRequest,
+    org: Organization,
+    *,
+    form_class: type[EntryForm],
+    initial: dict[str, Any],
+    initial_dt: Any,
+    initial_scrap: Any,
+    save: Any,
+    amend: LogEntry | None,
+) -> HttpResponse:
+    downtime, scrap, data = _formsets(request, initial_dt, initial_scrap)
+    crew_source: QueryDict | dict[str, Any]
     if data is None:
-        me = gov_selectors.membership_get(user=request.user, organization=org)
-        form = EntryForm(organization=org, initial={"workers": [me.pk]})
+        form = form_class(organization=org, initial=initial)
+        crew_source = {
+            "workers": initial.get("workers", []),
+            "crew_auto": initial.get("workers", []) if amend is None else [],
+        }
     else:
-        form = EntryForm(data, organization=org)
-        adding = "add_downtime" in data or "add_scrap" in data
-        if not adding and form.is_valid() and downtime.is_valid() and scrap.is_valid():
-            try:
-                result = services.entry_submit(
-                    actor=request.user,
-                    organization=org,
-                    data=entry_data(form, downtime, scrap, org.time_zone),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except ValidationError as exc:
-                _attach(form, exc)
-            else:
-                return _saved(request, org, result)
+        action = next((a for a in CREW_ACTIONS if a in data), None)
+        if action is not None:
+            me = gov_selectors.membership_get(user=request.user, organization=org)
+            data = _crew_action(action, org, me, data)
+            # Not validated yet: the crew buttons are no attempt to save.
+            form = form_class(organization=org, initial=_as_initial(data, form_class))
+        else:
+            form = form_class(data, organization=org)
+            adding = "add_downtime" in data or "add_scrap" in data
+            if not adding and form.is_valid() and downtime.is_valid() and scrap.is_valid():
+                try:
+                    result = save(form, entry_data(form, downtime, scrap, org.time_zone))
+                except ValidationError as exc:
+                    _attach(form, exc)
+                else:
+                    return _saved(request, org, result)
+        crew_source = data
     ctx = {
         "current_org": org,
         "form": form,
         "downtime": downtime,
         "scrap": scrap,
         "action": request.path,
-        "amend": None,
+        "amend": amend,
+        **_crew_context(org, crew_source),
     }
     return _render_form(request, ctx)
+
+
+def _new_initial(org: Organization, me: Membership) -> dict[str, Any]:
+    """Start from what this person recorded last: same line, shift and product, and the
+    crew they were on (most shifts repeat the day before)."""
+    initial: dict[str, Any] = {}
+    last = selectors.entry_last_worked(organization=org, member=me)
+    if last is not None:
+        for name in ("work_centre", "shift", "product"):
+            if getattr(last, name).active:
+                initial[name] = getattr(last, f"{name}_id")
+    people, group = selectors.crew_default(
+        organization=org,
+        member=me,
+        work_centre=last.work_centre if last is not None else None,
+        shift=last.shift if last is not None else None,
+    )
+    initial["workers"] = [str(m.pk) for m in people]
+    initial["crew"] = group.pk if group is not None else None
+    return initial
+
+
+@login_required
+def entry_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    org = _org(request, slug)
+    require(request.user, "production.record", org)
+    initial: dict[str, Any] = {}
+    if request.method != "POST":
+        me = gov_selectors.membership_get(user=request.user, organization=org)
+        initial = _new_initial(org, me)
+
+    def save(form: EntryForm, data: services.EntryData) -> services.SubmitResult:
+        return services.entry_submit(
+            actor=request.user,
+            organization=org,
+            data=data,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+
+    return _entry_page(
+        request,
+        org,
+        form_class=EntryForm,
+        initial=initial,
+        initial_dt=None,
+        initial_scrap=None,
+        save=save,
+        amend=None,
+    )
+
+
+@login_required
+def workers_search(request: HttpRequest, slug: str) -> HttpResponse:
+    """People matching a name or member number, as ticks to add to the crew (htmx)."""
+    org = _org(request, slug)
+    require(request.user, "production.record", org)
+    query = (request.GET.get("worker_q") or request.GET.get("q") or "")[:100]
+    ctx = {
+        "worker_results": selectors.workers_search(organization=org, query=query),
+        "worker_q": query,
+    }
+    return render(request, "production/_worker_results.html", ctx)
 
 
 def _attach(form: EntryForm, exc: ValidationError) -> None:
@@ -190,34 +332,26 @@ def entry_amend(request: HtmxHttpRequest, slug: str, uuid: Any) -> HttpResponse:
         {"category": s.category, "reason": s.reason, "quantity": s.quantity}
         for s in entry.scrap_lines.all()
     ]
-    downtime, scrap, data = _formsets(request, initial_dt, initial_scrap)
-    if data is None:
-        form = AmendForm(organization=org, initial=AmendForm.initial_from(entry))
-    else:
-        form = AmendForm(data, organization=org)
-        adding = "add_downtime" in data or "add_scrap" in data
-        if not adding and form.is_valid() and downtime.is_valid() and scrap.is_valid():
-            try:
-                result = services.entry_amend(
-                    actor=request.user,
-                    entry=entry,
-                    data=entry_data(form, downtime, scrap, org.time_zone),
-                    reason=form.cleaned_data["reason"],
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                )
-            except ValidationError as exc:
-                _attach(form, exc)
-            else:
-                return _saved(request, org, result)
-    ctx = {
-        "current_org": org,
-        "form": form,
-        "downtime": downtime,
-        "scrap": scrap,
-        "action": request.path,
-        "amend": entry,
-    }
-    return _render_form(request, ctx)
+
+    def save(form: EntryForm, data: services.EntryData) -> services.SubmitResult:
+        return services.entry_amend(
+            actor=request.user,
+            entry=entry,
+            data=data,
+            reason=form.cleaned_data["reason"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+
+    return _entry_page(
+        request,
+        org,
+        form_class=AmendForm,
+        initial=AmendForm.initial_from(entry),
+        initial_dt=initial_dt,
+        initial_scrap=initial_scrap,
+        save=save,
+        amend=entry,
+    )
 
 
 @login_required
@@ -272,7 +406,7 @@ def entries_import(request: HttpRequest, slug: str) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD:
+        if upload.size > csv_io.MAX_UPLOAD:
             form.add_error("file", _("The file is too large (at most 25 MB)."))
         else:
             try:

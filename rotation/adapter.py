@@ -55,6 +55,12 @@ def scope_ids(post: Post) -> tuple[int, ...]:
     return tuple(sorted(qs.values_list("pk", flat=True)))
 
 
+def coordination_percent(ruleset: RuleSet | None) -> int | None:
+    """The organisation's cap on one person's share of all coordination (its rules are
+    changed only by an assembly decision); without rules, no overall cap."""
+    return ruleset.max_coordination_share if ruleset is not None else None
+
+
 def post_spec(post: Post, ruleset: RuleSet | None, scope: tuple[int, ...]) -> engine.PostSpec:
     if post.cooldown_terms is not None:
         cooldown = post.cooldown_terms
@@ -239,8 +245,62 @@ def build_problem(
         takeover=takeovers(posts, first_terms),
         window_months=FAIRNESS_WINDOW_MONTHS,
         seed=organization.pk,
+        coordination_share_percent=coordination_percent(ruleset),
     )
     return problem, times
+
+
+def store_result(
+    *,
+    roster: Roster,
+    times: dict[tuple[int, int, int], tuple[datetime, datetime]],
+    result: engine.Result,
+) -> None:
+    """Save the engine's result as the roster's slots and assignments, and its report.
+    Slots are keyed (post id, term, position) as `build_problem` made them. The caller
+    holds the transaction (`roster_generate`, and `bench.rotation`, which times this)."""
+    unfilled = {u.slot_id: u for u in result.unfilled}
+    Slot.objects.bulk_create(
+        [
+            Slot(
+                roster=roster,
+                post_id=key[0],
+                term_index=key[1],
+                position=key[2],
+                starts_at=start,
+                ends_at=end,
+                unfilled_reasons=list(unfilled[key].reasons) if key in unfilled else [],
+            )
+            for key, (start, end) in times.items()
+        ],
+        batch_size=2000,
+    )
+    # Read back rather than rely on bulk_create setting primary keys, which not every
+    # database backend does.
+    by_key = {
+        (post_id, term, position): pk
+        for pk, post_id, term, position in Slot.objects.filter(roster=roster).values_list(
+            "pk", "post_id", "term_index", "position"
+        )
+    }
+    Assignment.objects.bulk_create(
+        [
+            Assignment(
+                slot_id=by_key[p.slot_id],
+                membership_id=p.member_id,
+                role=p.role,
+                explanation=list(p.explanation),
+            )
+            for p in result.picks
+        ],
+        batch_size=2000,
+    )
+    roster.report = {
+        "slots": len(times),
+        "filled": sum(1 for p in result.picks if p.role == "holder"),
+        "unfilled": len(result.unfilled),
+    }
+    roster.save(update_fields=["report"])
 
 
 def slot_spec(slot: Slot) -> engine.SlotSpec:
@@ -289,6 +349,10 @@ def stored_problem(
             end=max(row[3] for row in slot_rows) + timedelta(days=RECHECK_AHEAD_DAYS),
         )
     problem = engine.Problem(
-        posts=specs, members=members, slots=slots, window_months=FAIRNESS_WINDOW_MONTHS
+        posts=specs,
+        members=members,
+        slots=slots,
+        window_months=FAIRNESS_WINDOW_MONTHS,
+        coordination_share_percent=coordination_percent(ruleset),
     )
     return problem, picks

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.http import Http404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,7 +24,7 @@ from governance import selectors as gov_selectors
 from governance.models import Decision, Organization
 from rotation import selectors, services
 from rotation import serializers as s
-from rotation.models import Post, Qualification
+from rotation.models import CalendarToken, Post, Qualification
 
 TAG = ["rotation"]
 
@@ -220,6 +220,60 @@ class RosterDetailApi(RotationAPIView):
         return Response(_roster_detail(roster))
 
 
+class RosterWeekApi(RotationAPIView):
+    @extend_schema(
+        tags=TAG,
+        summary="One week of a roster, as on the roster page: every slot overlapping it, "
+        "its holder and trainee, or why nobody could take it",
+        parameters=[
+            OpenApiParameter(
+                "week",
+                date,
+                description="Any day of the week wanted; without it, this week while the "
+                "roster runs, else its first week",
+            )
+        ],
+        responses=s.RosterWeekOut,
+    )
+    def get(self, request: Request, uuid: Any) -> Response:
+        roster = selectors.roster_get_for_member(user=request.user, uuid=uuid)
+        raw = request.query_params.get("week")
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError as exc:
+            raise serializers.ValidationError({"week": [_("Use dates like 2026-01-31.")]}) from exc
+        view = selectors.roster_week_view(roster=roster, day=day)
+        return Response(
+            s.RosterWeekOut(
+                {
+                    "roster": roster,
+                    "week": view.week,
+                    "previous_week": view.previous,
+                    "next_week": view.next,
+                    "slots": view.rows,
+                }
+            ).data
+        )
+
+
+class SlotFillApi(RotationAPIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Fill a slot nobody could take, with a reason (roster coordinator; rules "
+        "re-checked)",
+        request=s.FillIn,
+        responses={201: s.AssignmentOut},
+    )
+    def post(self, request: Request, uuid: Any) -> Response:
+        slot = selectors.slot_get_for_member(user=request.user, uuid=uuid)
+        data = _valid(s.FillIn, request.data)
+        member = _member(slot.roster.organization, data["member"], "member")
+        a = services.slot_fill(
+            actor=request.user, slot=slot, membership=member, reason=data["reason"]
+        )
+        return Response(s.AssignmentOut(a).data, status=status.HTTP_201_CREATED)
+
+
 class RosterPublishApi(RotationAPIView):
     @extend_schema(
         tags=TAG,
@@ -409,6 +463,51 @@ class SwapAnswerApi(RotationAPIView):
         return Response(s.SwapOut(swap).data)
 
 
+class SwapCancelApi(RotationAPIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Cancel a swap I proposed, while it waits for an answer",
+        request=None,
+        responses={200: s.SwapOut},
+    )
+    def post(self, request: Request, uuid: Any) -> Response:
+        swap = selectors.swap_get_for_member(user=request.user, uuid=uuid)
+        return Response(s.SwapOut(services.swap_cancel(actor=request.user, swap=swap)).data)
+
+
+# --- Calendar -------------------------------------------------------------------------------
+
+
+def _calendar(request: Request, token: CalendarToken) -> dict[str, Any]:
+    url = request.build_absolute_uri(reverse("rotation:calendar-member", args=[token.token]))
+    return {"url": url, "created_at": token.created_at}
+
+
+class CalendarApi(RotationAPIView):
+    @extend_schema(
+        tags=TAG, summary="My private calendar feed (iCal) address", responses=s.CalendarOut
+    )
+    def get(self, request: Request, org: Any) -> Response:
+        membership = gov_selectors.membership_get(
+            user=request.user, organization=_org(request, org)
+        )
+        token = services.calendar_token_for(membership=membership)
+        return Response(s.CalendarOut(_calendar(request, token)).data)
+
+    @extend_schema(
+        tags=TAG,
+        summary="Reset my private calendar feed: a new address; the old one stops working",
+        request=None,
+        responses={200: s.CalendarOut},
+    )
+    def post(self, request: Request, org: Any) -> Response:
+        membership = gov_selectors.membership_get(
+            user=request.user, organization=_org(request, org)
+        )
+        token = services.calendar_token_reset(actor=request.user, membership=membership)
+        return Response(s.CalendarOut(_calendar(request, token)).data)
+
+
 # --- Fairness -------------------------------------------------------------------------------
 
 
@@ -475,12 +574,15 @@ urlpatterns = [
     path(ORG + "offered/", OfferedApi.as_view(), name="api-rotation-offered"),
     path(ORG + "swaps/", SwapListApi.as_view(), name="api-rotation-swaps"),
     path(ORG + "fairness/", FairnessApi.as_view(), name="api-rotation-fairness"),
+    path(ORG + "calendar/", CalendarApi.as_view(), name="api-rotation-calendar"),
     path(
         "rotation/qualifications/<uuid:uuid>/attest/",
         AttestApi.as_view(),
         name="api-rotation-attest",
     ),
     path("rotation/rosters/<uuid:uuid>/", RosterDetailApi.as_view(), name="api-rotation-roster"),
+    path("rotation/rosters/<uuid:uuid>/week/", RosterWeekApi.as_view(), name="api-rotation-week"),
+    path("rotation/slots/<uuid:uuid>/fill/", SlotFillApi.as_view(), name="api-rotation-fill"),
     path(
         "rotation/rosters/<uuid:uuid>/publish/",
         RosterPublishApi.as_view(),
@@ -510,5 +612,10 @@ urlpatterns = [
         "rotation/swaps/<uuid:uuid>/answer/",
         SwapAnswerApi.as_view(),
         name="api-rotation-swap-answer",
+    ),
+    path(
+        "rotation/swaps/<uuid:uuid>/cancel/",
+        SwapCancelApi.as_view(),
+        name="api-rotation-swap-cancel",
     ),
 ]

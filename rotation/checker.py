@@ -25,6 +25,7 @@ def violations(problem: Problem, result: Result) -> list[str]:
     terms: dict[tuple[int, int], list[int]] = defaultdict(list)
     new_terms: dict[tuple[int, int], set[int]] = defaultdict(set)
     share: dict[tuple[int, int], int] = defaultdict(int)
+    coordination: dict[int, int] = defaultdict(int)
 
     for mid, m in problem.members.items():
         for b in m.bookings:
@@ -66,6 +67,8 @@ def violations(problem: Problem, result: Result) -> list[str]:
         terms[(pick.member_id, post.id)].append(slot.term)
         new_terms[(pick.member_id, post.id)].add(slot.term)
         share[(pick.member_id, post.id)] += 1
+        if post.coordination:
+            coordination[pick.member_id] += 1
 
     for sid, hs in holders.items():
         if len(hs) > 1:
@@ -124,6 +127,19 @@ def violations(problem: Problem, result: Result) -> list[str]:
         pct = problem.posts[pid].max_share_percent
         if pct is not None and n > max(1, seat_count[pid] * pct // 100):
             out.append(f"member {mid}: {n} slots of post {pid} is above the share cap")
+
+    # One person's share of all coordination of the roster, whatever the posts: counted
+    # here from the slots themselves, not from the engine's running totals.
+    pct = problem.coordination_share_percent
+    if pct is not None:
+        coord_seats = sum(1 for sl in problem.slots if problem.posts[sl.post_id].coordination)
+        allowed = max(1, coord_seats * pct // 100)
+        for mid, n in sorted(coordination.items()):
+            if n > allowed:
+                out.append(
+                    f"member {mid}: {n} of {coord_seats} coordination turns is above the "
+                    f"{pct} % cap ({allowed})"
+                )
 
     filled = set(holders)
     reported = {u.slot_id for u in result.unfilled}

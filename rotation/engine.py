@@ -14,7 +14,10 @@ Hard rules (also checked independently by `rotation.checker`):
   scope (member of the post's organisation or workgroup), qualifications valid for the whole
   slot, not on leave, no unavailability overlapping, no double booking within a lane (shifts
   and days share the "time" lane; longer posts and longer tasks have their own lanes), rest
-  after a time-lane slot, term limit (consecutive terms) and cooldown, share cap per post.
+  after a time-lane slot, term limit (consecutive terms) and cooldown, share cap per post,
+  and each person's overall share of the roster's coordination (all posts marked
+  coordination together: holding 1 of 4 facilitation turns and 1 of 4 minute-taking turns
+  is 2 of 8 coordination turns).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ DOUBLE_BOOKED = "double_booked"
 NO_REST = "no_rest"
 TERM_LIMIT = "term_limit"
 SHARE_CAP = "share_cap"
+COORDINATION_CAP = "coordination_cap"
 NO_MEMBERS = "no_members"
 
 
@@ -117,9 +121,14 @@ class Problem:
     takeover: dict[tuple[int, int], int] = field(default_factory=dict)
     window_months: int = 12
     seed: int = 0
+    # The most any one person may hold of all coordination turns of this problem, in per
+    # cent (the organisation's rules); None: no overall cap.
+    coordination_share_percent: int | None = None
 
 
-@dataclass(frozen=True)
+# Slots: a year's roster makes tens of thousands of picks, and a __dict__ each doubled
+# what the result keeps in memory.
+@dataclass(frozen=True, slots=True)
 class Pick:
     slot_id: Any
     member_id: int
@@ -127,7 +136,7 @@ class Pick:
     explanation: tuple[dict[str, Any], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unfilled:
     slot_id: Any
     post_id: int
@@ -299,6 +308,7 @@ class _State:
         "lanes",
         "held",
         "share",
+        "coord_share",
         "burden100",
         "unpleasant",
         "coordination",
@@ -317,6 +327,9 @@ class _State:
             lane.add(b.start, b.end, b.rest_seconds)
         self.held: dict[int, set[int]] = {p: set(t) for p, t in spec.held_terms.items()}
         self.share: dict[int, int] = {}
+        # Coordination turns held in this problem only (the cap is a share of its turns);
+        # `coordination` below also carries the fairness window and only orders the heap.
+        self.coord_share = 0
         self.burden100 = round(spec.burden * 100)
         self.unpleasant = spec.unpleasant
         self.coordination = spec.coordination
@@ -340,8 +353,11 @@ def _static_reason(st: _State, post: PostSpec, slot: SlotSpec) -> str | None:
     return None
 
 
-def _reason(st: _State, post: PostSpec, slot: SlotSpec, cap: int | None) -> str | None:
-    """Why this person cannot take this slot now, or None if they can."""
+def _reason(
+    st: _State, post: PostSpec, slot: SlotSpec, cap: int | None, coord_cap: int | None = None
+) -> str | None:
+    """Why this person cannot take this slot now, or None if they can. `cap` is the post's
+    own share cap, `coord_cap` the overall cap on coordination turns (both in turns)."""
     reason = _static_reason(st, post, slot)
     if reason is not None:
         return reason
@@ -354,13 +370,29 @@ def _reason(st: _State, post: PostSpec, slot: SlotSpec, cap: int | None) -> str 
         return TERM_LIMIT
     if cap is not None and st.share.get(post.id, 0) >= cap:
         return SHARE_CAP
+    if post.coordination and coord_cap is not None and st.coord_share >= coord_cap:
+        return COORDINATION_CAP
     return None
 
 
-def share_cap(post: PostSpec, seats: int) -> int | None:
-    if post.max_share_percent is None:
+def percent_cap(percent: int | None, seats: int) -> int | None:
+    """How many of `seats` turns one person may hold: at least one, or nobody could ever
+    take a post with fewer seats than 100 / percent."""
+    if percent is None:
         return None
-    return max(1, seats * post.max_share_percent // 100)
+    return max(1, seats * percent // 100)
+
+
+def share_cap(post: PostSpec, seats: int) -> int | None:
+    return percent_cap(post.max_share_percent, seats)
+
+
+def coordination_cap(problem: Problem) -> int | None:
+    """The overall cap in turns: a share of every coordination seat of the problem."""
+    if problem.coordination_share_percent is None:
+        return None
+    seats = sum(1 for s in problem.slots if problem.posts[s.post_id].coordination)
+    return percent_cap(problem.coordination_share_percent, seats)
 
 
 class Engine:
@@ -371,6 +403,8 @@ class Engine:
         for s in problem.slots:
             seats[s.post_id] = seats.get(s.post_id, 0) + 1
         self.caps = {pid: share_cap(post, seats.get(pid, 0)) for pid, post in problem.posts.items()}
+        self.coord_cap = coordination_cap(problem)
+        self._items: dict[tuple[str, float | None, int | None], dict[str, Any]] = {}
         self.heaps: dict[tuple[int, str], list[tuple[tuple[int, ...], int]]] = {}
         self.takeover: dict[tuple[int, int], int] = dict(problem.takeover)
         self.scopes: dict[int, frozenset[int]] = {}
@@ -464,24 +498,41 @@ class Engine:
         st.burden100 += round(post.burden * 100)
         if post.coordination:
             st.coordination += 1
+            st.coord_share += 1
         if post.unpleasant:
             st.unpleasant += 1
 
+    def _item(self, code: str, n: float | None = None, months: int | None = None) -> dict[str, Any]:
+        """One part of an explanation, shared by every pick that says the same: a year's
+        roster has tens of thousands of picks but only a few hundred distinct parts. Fresh
+        dicts for each kept 53 MB alive in the doubled benchmark (12 MB shared), and that
+        memory traffic showed in its time. Read-only: they are only ever saved as JSON."""
+        found = self._items.get((code, n, months))
+        if found is not None:
+            return found
+        item: dict[str, Any] = {"code": code}
+        if n is not None:
+            item["n"] = n
+        if months is not None:
+            item["months"] = months
+        self._items[(code, n, months)] = item
+        return item
+
     def _explain(self, st: _State, post: PostSpec, key: tuple[int, ...]) -> list[dict[str, Any]]:
         months = self.p.window_months
-        why: list[dict[str, Any]] = [{"code": "fewest_turns", "n": key[0], "months": months}]
+        why = [self._item("fewest_turns", key[0], months)]
         if post.coordination:
-            why.append({"code": "fewest_coordination", "n": st.coordination, "months": months})
+            why.append(self._item("fewest_coordination", st.coordination, months))
         elif post.unpleasant:
-            why.append({"code": "fewest_unpleasant", "n": st.unpleasant, "months": months})
-        why.append({"code": "load", "n": round(st.burden100 / 100, 2)})
+            why.append(self._item("fewest_unpleasant", st.unpleasant, months))
+        why.append(self._item("load", round(st.burden100 / 100, 2)))
         return why
 
     def _tail(self, post: PostSpec) -> list[dict[str, Any]]:
         tail: list[dict[str, Any]] = []
         if post.quals:
-            tail.append({"code": "qualified"})
-        tail.append({"code": "available"})
+            tail.append(self._item("qualified"))
+        tail.append(self._item("available"))
         return tail
 
     def unfilled_reasons(self, post: PostSpec, slot: SlotSpec) -> list[dict[str, Any]]:
@@ -493,7 +544,7 @@ class Engine:
             st = self.states.get(mid)
             if st is None:
                 continue
-            reason = _reason(st, post, slot, cap) or DOUBLE_BOOKED
+            reason = _reason(st, post, slot, cap, self.coord_cap) or DOUBLE_BOOKED
             counts[reason] = counts.get(reason, 0) + 1
         return [{"code": code, "n": n} for code, n in sorted(counts.items(), key=lambda c: -c[1])]
 
@@ -504,7 +555,8 @@ class Engine:
         # The next term of each shadowing post seat, so a trainee can be checked against it.
         next_slot: dict[tuple[int, int, int], SlotSpec] = {}
         for s in self.p.slots:
-            next_slot[(s.post_id, s.position, s.term)] = s
+            if posts[s.post_id].shadowing:
+                next_slot[(s.post_id, s.position, s.term)] = s
         for slot in sorted(self.p.slots, key=lambda s: (s.start, s.post_id, s.position)):
             post = posts[slot.post_id]
             seat = (post.id, slot.position)
@@ -513,17 +565,17 @@ class Engine:
             heir = self.takeover.pop(seat, None)
             if heir is not None and heir in self.states and heir in self._scope(post):
                 st = self.states[heir]
-                if _reason(st, post, slot, self.caps.get(post.id)) is None:
+                if _reason(st, post, slot, self.caps.get(post.id), self.coord_cap) is None:
                     chosen = (heir, self._key(st, post, "holder"))
-                    why = [{"code": "took_over_after_shadowing"}]
+                    why = [self._item("took_over_after_shadowing")]
                 else:
-                    why = [{"code": "trainee_could_not_take_over"}]
+                    why = [self._item("trainee_could_not_take_over")]
             if chosen is None:
-                cap = self.caps.get(post.id)
+                cap, coord_cap = self.caps.get(post.id), self.coord_cap
                 chosen = self._choose(
                     post,
                     "holder",
-                    lambda st: _reason(st, post, slot, cap) is None,  # noqa: B023
+                    lambda st: _reason(st, post, slot, cap, coord_cap) is None,  # noqa: B023
                 )
                 if chosen is not None:
                     why = why + self._explain(self.states[chosen[0]], post, chosen[1])
@@ -566,7 +618,7 @@ class Engine:
             lane = st.lanes.get(post.lane)
             if lane is not None and lane.conflict(slot.start, slot.end, post.rest_seconds):
                 return False
-            return _reason(st, post, after, cap) is None
+            return _reason(st, post, after, cap, self.coord_cap) is None
 
         chosen = self._choose(post, "trainee", feasible)
         if chosen is None:
@@ -578,10 +630,10 @@ class Engine:
                 mid,
                 "trainee",
                 (
-                    {"code": "fewest_turns", "n": key[0], "months": self.p.window_months},
-                    {"code": "fewest_learning", "n": key[1], "months": self.p.window_months},
-                    {"code": "shadows_before_takeover"},
-                    {"code": "available"},
+                    self._item("fewest_turns", key[0], self.p.window_months),
+                    self._item("fewest_learning", key[1], self.p.window_months),
+                    self._item("shadows_before_takeover"),
+                    self._item("available"),
                 ),
             )
         )
@@ -624,7 +676,7 @@ def recheck(problem: Problem, picks: Iterable[Pick]) -> list[tuple[Pick, str]]:
             out.append((pick, NOT_IN_SCOPE))
             continue
         if pick.role == "holder":
-            reason = _reason(st, post, slot, eng.caps.get(post.id))
+            reason = _reason(st, post, slot, eng.caps.get(post.id), eng.coord_cap)
         else:
             # A trainee shadows: free and allowed now, but holds no term and no share.
             reason = _static_reason(st, post, slot)
@@ -644,13 +696,17 @@ def candidate_reason(
     *,
     cap: int | None = None,
     share_count: int = 0,
+    coord_cap: int | None = None,
+    coord_count: int = 0,
     in_scope: bool = True,
 ) -> str | None:
     """The same rules the engine applies, for one person and one slot (used to re-check
     offers taken, swaps and reassignments). `member.bookings` and `member.held_terms` must
-    not include the assignment being handed over."""
+    not include the assignment being handed over; `share_count` and `coord_count` are the
+    person's turns of this post and of all coordination in the roster, without it."""
     if not in_scope:
         return NOT_IN_SCOPE
     st = _State(member, 0)
     st.share[post.id] = share_count
-    return _reason(st, post, slot, cap)
+    st.coord_share = coord_count
+    return _reason(st, post, slot, cap, coord_cap)

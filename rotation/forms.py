@@ -5,10 +5,11 @@ from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Membership, Organization, Workgroup
-from rotation.models import Assignment, Post, Qualification
+from governance.models import Decision, Membership, Organization, Workgroup
+from rotation.models import Assignment, Post, Qualification, Roster
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -181,3 +182,33 @@ class AttestForm(forms.Form):
             .select_related("person")
         )
         cast(Any, self.fields["candidate"]).label_from_instance = lambda m: m.display_name
+
+
+class PublishByDecisionForm(forms.Form):
+    """Publish a roster citing the assembly's decision. Only decisions in force that name
+    this roster in their links are offered: the service would refuse any other, and a
+    register of hundreds of decisions is no list to scroll on a phone."""
+
+    decision = forms.ModelChoiceField(
+        label=_("Decision of the assembly"),
+        queryset=Decision.objects.none(),
+        to_field_name="uuid",
+        empty_label=None,
+    )
+
+    def __init__(self, *args: Any, roster: Roster, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(Any, self.fields["decision"])
+        field.queryset = Decision.objects.filter(
+            organization_id=roster.organization_id,
+            status=Decision.Status.IN_FORCE,
+            links__icontains=str(roster.uuid),
+        ).order_by("-decided_at", "-number")
+        field.label_from_instance = lambda d: (
+            _("#%(number)s %(title)s (%(day)s)")
+            % {
+                "number": d.number,
+                "title": d.title,
+                "day": date_format(timezone.localtime(d.decided_at), "SHORT_DATE_FORMAT"),
+            }
+        )

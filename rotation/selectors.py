@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import Membership, Organization
 from governance.selectors import members_list, memberships_of
-from rotation.adapter import current_assignments
+from rotation.adapter import current_assignments, org_zone
 from rotation.models import (
     Assignment,
     CalendarToken,
@@ -198,6 +198,14 @@ def swaps_for(*, membership: Membership) -> QuerySet[SwapRequest]:
     )
 
 
+def slot_current(*, slot: Slot) -> dict[str, Assignment]:
+    """The slot's current holder and trainee, by role (either may be missing)."""
+    return {
+        a.role: a
+        for a in current_assignments().filter(slot=slot).select_related("membership__person")
+    }
+
+
 def slot_history(*, slot: Slot) -> QuerySet[Assignment]:
     return slot.assignments.select_related("membership__person").order_by("created_at")
 
@@ -210,18 +218,24 @@ class WeekRow:
 
 
 def roster_week(*, roster: Roster, week_start: date) -> list[WeekRow]:
-    """The slots that start in one week (in the organisation's zone), with who holds them."""
-    tz = timezone.get_current_timezone()
+    """The slots that overlap one week (in the organisation's zone), with who holds them."""
+    tz = org_zone(roster.organization)
     start = datetime.combine(week_start, datetime.min.time(), tzinfo=tz)
-    end = start + timedelta(days=7)
+    end = datetime.combine(week_start + timedelta(days=7), datetime.min.time(), tzinfo=tz)
     slots = list(
         roster.slots.filter(starts_at__lt=end, ends_at__gt=start)
         .select_related("post")
         .order_by("starts_at", "post__name", "position")
     )
+    by_pk = {s.pk: s for s in slots}
+    for s in slots:
+        s.roster = roster
     current = current_assignments().filter(slot__in=slots).select_related("membership__person")
     by_slot: dict[int, dict[str, Assignment]] = defaultdict(dict)
     for a in current:
+        # The slot (with its post and roster) is already here: one query for the week,
+        # not one per row, when the API serialises each assignment with its slot.
+        a.slot = by_pk[a.slot_id]
         by_slot[a.slot_id][a.role] = a
     return [
         WeekRow(
@@ -229,6 +243,38 @@ def roster_week(*, roster: Roster, week_start: date) -> list[WeekRow]:
         )
         for s in slots
     ]
+
+
+@dataclass
+class RosterWeek:
+    """One week of a roster as the roster page shows it, and the weeks around it."""
+
+    week: date
+    previous: date | None
+    next: date | None
+    rows: list[WeekRow]
+
+
+def roster_week_start(*, roster: Roster, day: date | None) -> date:
+    """The Monday of `day`'s week; without a day, this week while the roster runs, else
+    its first week."""
+    if day is None:
+        today = timezone.localdate(timezone=org_zone(roster.organization))
+        day = today if roster.period_start <= today <= roster.period_end else roster.period_start
+    return day - timedelta(days=day.weekday())
+
+
+def roster_week_view(*, roster: Roster, day: date | None) -> RosterWeek:
+    """The week view shared by the roster page and the API: same slots, same bounds."""
+    week = roster_week_start(roster=roster, day=day)
+    first_week = roster.period_start - timedelta(days=roster.period_start.weekday())
+    after = week + timedelta(days=7)
+    return RosterWeek(
+        week=week,
+        previous=week - timedelta(days=7) if week > first_week else None,
+        next=after if after <= roster.period_end else None,
+        rows=roster_week(roster=roster, week_start=week),
+    )
 
 
 def unfilled_slots(*, roster: Roster) -> QuerySet[Slot]:

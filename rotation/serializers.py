@@ -112,6 +112,40 @@ class RosterDetailOut(RosterOut):
     unfilled_slots = SlotOut(many=True)
 
 
+class WeekRowOut(serializers.Serializer):
+    slot = serializers.UUIDField(source="slot.uuid")
+    post = serializers.CharField(source="slot.post.name")
+    post_uuid = serializers.UUIDField(source="slot.post.uuid")
+    starts_at = serializers.DateTimeField(source="slot.starts_at")
+    ends_at = serializers.DateTimeField(source="slot.ends_at")
+    position = serializers.IntegerField(source="slot.position")
+    holder = AssignmentOut(allow_null=True)
+    trainee = AssignmentOut(allow_null=True)
+    unfilled = serializers.SerializerMethodField(
+        help_text="Why nobody could take it, when nobody holds it; empty otherwise."
+    )
+    unfilled_reasons = serializers.SerializerMethodField()
+
+    def get_unfilled(self, obj: Any) -> str:
+        return "" if obj.holder else unfilled_text(obj.slot.unfilled_reasons)
+
+    def get_unfilled_reasons(self, obj: Any) -> list[dict[str, Any]]:
+        return [] if obj.holder else list(obj.slot.unfilled_reasons)
+
+
+class RosterWeekOut(serializers.Serializer):
+    roster = RosterOut()
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    previous_week = serializers.DateField(allow_null=True)
+    next_week = serializers.DateField(allow_null=True)
+    slots = WeekRowOut(many=True)
+
+
+class CalendarOut(serializers.Serializer):
+    url = serializers.URLField(help_text="Private: whoever has it sees your turns.")
+    created_at = serializers.DateTimeField()
+
+
 class SwapOut(serializers.Serializer):
     uuid = serializers.UUIDField()
     offered = AssignmentOut()
@@ -216,6 +250,11 @@ class SwapAnswerIn(serializers.Serializer):
 
 
 class ReassignIn(serializers.Serializer):
+    member = serializers.UUIDField()
+    reason = serializers.CharField(max_length=500)
+
+
+class FillIn(serializers.Serializer):
     member = serializers.UUIDField()
     reason = serializers.CharField(max_length=500)
 

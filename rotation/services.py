@@ -337,42 +337,7 @@ def roster_generate(
         period_end=period_end,
     )
     roster.posts.set(posts)
-    unfilled = {u.slot_id: u for u in result.unfilled}
-    slot_rows = [
-        Slot(
-            roster=roster,
-            post_id=key[0],
-            term_index=key[1],
-            position=key[2],
-            starts_at=start,
-            ends_at=end,
-            unfilled_reasons=list(unfilled[key].reasons) if key in unfilled else [],
-        )
-        for key, (start, end) in times.items()
-    ]
-    Slot.objects.bulk_create(slot_rows, batch_size=2000)
-    by_key = {
-        (s.post_id, s.term_index, s.position): s.pk
-        for s in Slot.objects.filter(roster=roster).only("pk", "post_id", "term_index", "position")
-    }
-    Assignment.objects.bulk_create(
-        [
-            Assignment(
-                slot_id=by_key[p.slot_id],
-                membership_id=p.member_id,
-                role=p.role,
-                explanation=list(p.explanation),
-            )
-            for p in result.picks
-        ],
-        batch_size=2000,
-    )
-    roster.report = {
-        "slots": len(times),
-        "filled": sum(1 for p in result.picks if p.role == "holder"),
-        "unfilled": len(result.unfilled),
-    }
-    roster.save(update_fields=["report"])
+    adapter.store_result(roster=roster, times=times, result=result)
     audit(
         actor=actor,
         action="rotation.roster_generate",
@@ -614,7 +579,8 @@ def rule_problem(*, membership: Membership, slot: Slot, giving_up: set[int]) -> 
     scope = adapter.scope_ids(post)
     if membership.pk not in scope:
         return engine.NOT_IN_SCOPE
-    spec = adapter.post_spec(post, _rules(roster.organization), scope)
+    rules = _rules(roster.organization)
+    spec = adapter.post_spec(post, rules, scope)
     members = adapter.member_specs(
         organization=roster.organization,
         member_ids={membership.pk},
@@ -633,8 +599,33 @@ def rule_problem(*, membership: Membership, slot: Slot, giving_up: set[int]) -> 
         .count()
     )
     cap = engine.share_cap(spec, Slot.objects.filter(roster=roster, post=post).count())
+    coord_cap: int | None = None
+    coord_count = 0
+    percent = adapter.coordination_percent(rules)
+    if post.coordination and percent is not None:
+        # The same share of the roster's coordination turns the engine held it to.
+        coord_cap = engine.percent_cap(
+            percent, Slot.objects.filter(roster=roster, post__coordination=True).count()
+        )
+        coord_count = (
+            adapter.current_assignments()
+            .filter(
+                slot__roster=roster,
+                slot__post__coordination=True,
+                membership=membership,
+                role=Assignment.Role.HOLDER,
+            )
+            .exclude(pk__in=giving_up)
+            .count()
+        )
     return engine.candidate_reason(
-        members[membership.pk], spec, adapter.slot_spec(slot), cap=cap, share_count=share_count
+        members[membership.pk],
+        spec,
+        adapter.slot_spec(slot),
+        cap=cap,
+        share_count=share_count,
+        coord_cap=coord_cap,
+        coord_count=coord_count,
     )
 
 
@@ -947,12 +938,20 @@ def assignment_reassign(
 
 @transaction.atomic
 def slot_fill(*, actor: Any, slot: Slot, membership: Membership, reason: str) -> Assignment:
-    """A coordinator fills a slot the engine could not fill (the rules still apply)."""
+    """A coordinator fills a slot the engine could not fill (the rules still apply), e.g.
+    once someone has qualified or come back from leave. The roster's report follows."""
     require(actor, "rotation.coordinate", slot)
     if not reason.strip():
-        raise ValidationError({"reason": _("Say why.")})
-    if membership.organization_id != slot.roster.organization_id:
+        raise ValidationError({"reason": _("Say why the slot is filled by hand.")})
+    # Fills of one roster take turns, so its report counts each of them once.
+    roster = Roster.objects.select_for_update().get(pk=slot.roster_id)
+    slot = Slot.objects.select_related("post__workgroup", "roster__organization").get(pk=slot.pk)
+    if membership.organization_id != roster.organization_id:
         raise ValidationError({"membership": _("Choose a member of the organisation.")})
+    if roster.status == Roster.Status.WITHDRAWN:
+        raise ValidationError(_("This roster was withdrawn."))
+    if slot.ends_at <= timezone.now():
+        raise ValidationError(_("This slot is over; it can no longer change hands."))
     if adapter.current_assignments().filter(slot=slot, role=Assignment.Role.HOLDER).exists():
         raise ValidationError(_("This slot is already filled."))
     _refuse(
@@ -969,14 +968,23 @@ def slot_fill(*, actor: Any, slot: Slot, membership: Membership, reason: str) ->
             )
     except IntegrityError as exc:
         raise ValidationError(_("This slot is already filled.")) from exc
-    if slot.roster.status == Roster.Status.PUBLISHED:
+    if roster.status == Roster.Status.PUBLISHED:
         _mandate_for(a, actor=actor, starts_at=timezone.now())
+    filled = (
+        adapter.current_assignments()
+        .filter(slot__roster=roster, role=Assignment.Role.HOLDER)
+        .count()
+    )
+    slots = roster.report.get("slots") or Slot.objects.filter(roster=roster).count()
+    roster.report = {**roster.report, "slots": slots, "filled": filled, "unfilled": slots - filled}
+    roster.save(update_fields=["report"])
     audit(
         actor=actor,
         action="rotation.slot_fill",
-        organization=slot.roster.organization,
+        organization=roster.organization,
         obj=a,
         reason=reason,
+        member=membership.member_number,
     )
     return a
 

@@ -20,6 +20,9 @@ def reason_text(code: str) -> str:
         engine.NO_REST: _("not enough rest between shifts"),
         engine.TERM_LIMIT: _("term limit or cooldown"),
         engine.SHARE_CAP: _("already holds the maximum share of this post"),
+        engine.COORDINATION_CAP: _(
+            "already holds the maximum share of all coordination in this roster"
+        ),
         engine.NO_MEMBERS: _("nobody belongs to the post's scope"),
     }
     return texts.get(code, code)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("rotation/rosters/<uuid:uuid>/", views.roster_detail, name="roster"),
     path("rotation/rosters/<uuid:uuid>/publish/", views.roster_publish, name="roster-publish"),
     path("rotation/rosters/<uuid:uuid>/withdraw/", views.roster_withdraw, name="roster-withdraw"),
+    path("rotation/slots/<uuid:uuid>/", views.slot_detail, name="slot"),
     path("rotation/assignments/<uuid:uuid>/", views.assignment_detail, name="assignment"),
     path("rotation/assignments/<uuid:uuid>/offer/", views.assignment_offer, name="offer"),
     path(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from rotation.forms import (
     AttestForm,
     MemberChoiceForm,
     PostForm,
+    PublishByDecisionForm,
     QualificationForm,
     RosterForm,
     SwapForm,
@@ -134,23 +135,19 @@ def roster_new(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "rotation/roster_form.html", {"current_org": org, "form": form})
 
 
-def _week_start(raw: str | None, roster: Roster) -> date:
+def _day(raw: str | None) -> date | None:
     try:
-        day = date.fromisoformat(raw) if raw else None
+        return date.fromisoformat(raw) if raw else None
     except ValueError:
-        day = None
-    if day is None:
-        today = timezone.localdate()
-        day = today if roster.period_start <= today <= roster.period_end else roster.period_start
-    return day - timedelta(days=day.weekday())
+        return None  # a mistyped week in the address shows the default week
 
 
 @login_required
 def roster_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     roster = selectors.roster_get_for_member(user=request.user, uuid=uuid)
     _enter(request, roster.organization)
-    week = _week_start(request.GET.get("week"), roster)
-    rows = selectors.roster_week(roster=roster, week_start=week)
+    view = selectors.roster_week_view(roster=roster, day=_day(request.GET.get("week")))
+    rows = view.rows
     for row in rows:
         row.why = explanation_text(row.holder.explanation) if row.holder else ""  # type: ignore[attr-defined]
         row.unfilled = unfilled_text(row.slot.unfilled_reasons) if not row.holder else ""  # type: ignore[attr-defined]
@@ -159,7 +156,7 @@ def roster_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         s.why = unfilled_text(s.unfilled_reasons)  # type: ignore[attr-defined]
     membership = gov_selectors.membership_get(user=request.user, organization=roster.organization)
     token = services.calendar_token_for(membership=membership)
-    first_week = roster.period_start - timedelta(days=roster.period_start.weekday())
+    proposal = roster.status == Roster.Status.PROPOSAL
     return render(
         request,
         "rotation/roster_detail.html",
@@ -167,14 +164,15 @@ def roster_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
             "current_org": roster.organization,
             "roster": roster,
             "rows": rows,
-            "week": week,
-            "prev_week": week - timedelta(days=7) if week > first_week else None,
-            "next_week": week + timedelta(days=7)
-            if week + timedelta(days=7) <= roster.period_end
-            else None,
+            "week": view.week,
+            "prev_week": view.previous,
+            "next_week": view.next,
             "unfilled": unfilled,
-            "can_publish": roster.status == Roster.Status.PROPOSAL
-            and may(request.user, "rotation.publish", roster),
+            "can_publish": proposal and may(request.user, "rotation.publish", roster),
+            # Any member may record the assembly's decision to publish (the service checks
+            # that the decision is in force and about this roster).
+            "decision_form": PublishByDecisionForm(roster=roster) if proposal else None,
+            "roster_path": reverse("rotation:roster", args=[roster.uuid]),
             "can_coordinate": may(request.user, "rotation.coordinate", roster),
             "calendar_url": request.build_absolute_uri(
                 reverse("rotation:calendar-roster", args=[token.token, roster.uuid])
@@ -186,13 +184,32 @@ def roster_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
 @login_required
 @require_POST
 def roster_publish(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """By the coordinator's mandate, or, when the form names one, by the assembly's
+    decision from the register."""
     roster = selectors.roster_get_for_member(user=request.user, uuid=uuid)
+    _enter(request, roster.organization)
+    decision = None
+    if "decision" in request.POST:
+        form = PublishByDecisionForm(request.POST, roster=roster)
+        if not form.is_valid():
+            for errs in form.errors.values():
+                for e in errs:
+                    messages.error(request, str(e))
+            return redirect("rotation:roster", roster.uuid)
+        decision = form.cleaned_data["decision"]
     try:
-        services.roster_publish(actor=request.user, roster=roster)
+        services.roster_publish(actor=request.user, roster=roster, decision=decision)
     except ValidationError as exc:
         _errors(request, exc)
     else:
-        messages.success(request, _("The roster is published; posts are now mandates."))
+        if decision is not None:
+            messages.success(
+                request,
+                _("The roster is published by decision #%(number)s; posts are now mandates.")
+                % {"number": decision.number},
+            )
+        else:
+            messages.success(request, _("The roster is published; posts are now mandates."))
     return redirect("rotation:roster", roster.uuid)
 
 
@@ -236,6 +253,50 @@ def assignment_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
             "attendance_form": AttendanceForm(initial={"attendance": a.attendance}),
             "can_coordinate": can_coordinate,
             "started": a.slot.starts_at <= timezone.now(),
+        },
+    )
+
+
+@login_required
+def slot_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """One slot: who holds it, or why nobody could, and a coordinator's form to fill it."""
+    slot = selectors.slot_get_for_member(user=request.user, uuid=uuid)
+    org = slot.roster.organization
+    _enter(request, org)
+    if request.method == "POST" and not may(request.user, "rotation.coordinate", slot):
+        raise PermissionDenied(_("Only the rotating coordinators fill a slot."))
+    form = MemberChoiceForm(request.POST or None, organization=org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            a = services.slot_fill(
+                actor=request.user,
+                slot=slot,
+                membership=form.cleaned_data["membership"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+            return redirect("rotation:slot", slot.uuid)
+        messages.success(request, _("The slot is filled."))
+        return redirect("rotation:assignment", a.uuid)
+    current = selectors.slot_current(slot=slot)
+    holder = current.get(Assignment.Role.HOLDER)
+    can_fill = (
+        holder is None
+        and slot.roster.status != Roster.Status.WITHDRAWN
+        and slot.ends_at > timezone.now()
+        and may(request.user, "rotation.coordinate", slot)
+    )
+    return render(
+        request,
+        "rotation/slot_detail.html",
+        {
+            "current_org": org,
+            "slot": slot,
+            "holder": holder,
+            "trainee": current.get(Assignment.Role.TRAINEE),
+            "why": unfilled_text(slot.unfilled_reasons) if holder is None else "",
+            "form": form if can_fill else None,
         },
     )
 

@@ -1,7 +1,9 @@
 """The "notes" live region: participants follow the minute-taker's notes as they change.
 
-Registered with the assemblies fragment registry on import (the minutes URLconf and the
-minutes services import this module)."""
+Registered with the assemblies fragment registry on import. Imported by the snapshot code
+(`assemblies.realtime.sync`, loaded with the websocket routing when the ASGI application
+starts), by the minutes URLconf and by the minutes services: a process that has served no
+page yet (just restarted, every client reconnecting) still puts the notes in its snapshots."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Minutes of an assembly: the draft (notes, tasks, apologies, corrections, signatures), the
-approved versions (immutable, hash-chained per organisation), federation review and the
-render jobs the PDF worker runs.
+approved versions (immutable, hash-chained per body: an organisation, or a federation for
+its own assemblies), federation review and the render jobs the PDF worker runs.
 
 Imported by assemblies/models.py, so these are models of the `assemblies` app.
 """
@@ -33,8 +33,15 @@ __all__ = [
 ]
 
 
+def _one_body() -> Q:
+    return Q(organization__isnull=False, federation__isnull=True) | Q(
+        organization__isnull=True, federation__isnull=False
+    )
+
+
 class Minutes(models.Model):
-    """The minutes of one assembly of an organisation, from first note to approval."""
+    """The minutes of one assembly of an organisation or of a federation, from first note
+    to approval."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -42,7 +49,13 @@ class Minutes(models.Model):
         APPROVED = "approved", _("Approved")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="minutes")
+    # The body whose assembly it was (exactly one of the two).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="minutes"
+    )
+    federation = models.ForeignKey(
+        Federation, on_delete=models.PROTECT, null=True, blank=True, related_name="minutes"
+    )
     assembly = models.OneToOneField(
         "assemblies.Assembly", on_delete=models.PROTECT, related_name="minutes"
     )
@@ -54,6 +67,16 @@ class Minutes(models.Model):
     amendment_until = models.DateTimeField(_("corrections until"), null=True, blank=True)
     # Set when approved minutes are reopened: the reason goes into the next version.
     correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    # Approval by the next assembly: the proposal put to it, and the exact draft (its
+    # hash) it was asked to approve. The assembly's adopted decision is what approves.
+    approval_proposal = models.ForeignKey(
+        "assemblies.Proposal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approval_draft_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -62,6 +85,7 @@ class Minutes(models.Model):
         verbose_name = _("minutes")
         verbose_name_plural = _("minutes")
         constraints = [
+            models.CheckConstraint(condition=_one_body(), name="minutes_has_one_body"),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "review", "approved"]),
                 name="minutes_status_valid",
@@ -77,7 +101,11 @@ class Minutes(models.Model):
         return f"{_('Minutes')}: {self.assembly}"
 
     def governance_scope(self) -> Scope:
-        return Scope(organization_id=self.organization_id)
+        return Scope(organization_id=self.organization_id, federation_id=self.federation_id)
+
+    @property
+    def body(self) -> Organization | Federation:
+        return self.organization or self.federation  # type: ignore[return-value]
 
     @property
     def editable(self) -> bool:
@@ -237,11 +265,23 @@ class MinutesVersion(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     minutes = models.ForeignKey(Minutes, on_delete=models.PROTECT, related_name="versions")
+    # The chain it belongs to: the organisation's, or the federation's (exactly one).
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="minutes_versions"
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="minutes_versions",
+    )
+    federation = models.ForeignKey(
+        Federation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="minutes_versions",
     )
     number = models.PositiveIntegerField(_("version"))
-    # Position in the organisation's chain, 1 for its first approved minutes.
+    # Position in the body's chain, 1 for its first approved minutes.
     chain_index = models.PositiveIntegerField()
     # Canonical JSON texts, exactly as hashed (see assemblies.minutes.canonical).
     content = models.TextField()
@@ -259,13 +299,29 @@ class MinutesVersion(models.Model):
         verbose_name = _("approved minutes")
         verbose_name_plural = _("approved minutes")
         constraints = [
+            models.CheckConstraint(condition=_one_body(), name="minutes_version_has_one_body"),
             models.UniqueConstraint(fields=["minutes", "number"], name="minutes_version_unique"),
+            # Conditional: NULLs never collide, so each body's chain needs its own constraint.
             models.UniqueConstraint(
-                fields=["organization", "chain_index"], name="minutes_chain_index_unique"
+                fields=["organization", "chain_index"],
+                condition=Q(organization__isnull=False),
+                name="minutes_chain_index_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["federation", "chain_index"],
+                condition=Q(federation__isnull=False),
+                name="minutes_fed_chain_index_unique",
             ),
             # One successor per link: the chain cannot fork.
             models.UniqueConstraint(
-                fields=["organization", "previous_hash"], name="minutes_chain_no_fork"
+                fields=["organization", "previous_hash"],
+                condition=Q(organization__isnull=False),
+                name="minutes_chain_no_fork",
+            ),
+            models.UniqueConstraint(
+                fields=["federation", "previous_hash"],
+                condition=Q(federation__isnull=False),
+                name="minutes_fed_chain_no_fork",
             ),
             models.CheckConstraint(condition=Q(number__gte=1), name="minutes_version_positive"),
             models.CheckConstraint(
@@ -288,7 +344,11 @@ class MinutesVersion(models.Model):
         raise ValueError("Approved minutes are immutable.")
 
     def governance_scope(self) -> Scope:
-        return Scope(organization_id=self.organization_id)
+        return Scope(organization_id=self.organization_id, federation_id=self.federation_id)
+
+    @property
+    def body(self) -> Organization | Federation:
+        return self.organization or self.federation  # type: ignore[return-value]
 
 
 class MinutesPublication(models.Model):
@@ -301,7 +361,10 @@ class MinutesPublication(models.Model):
     federation = models.ForeignKey(
         Federation, on_delete=models.CASCADE, related_name="minutes_publications"
     )
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    # The organisation whose minutes these are; empty for a federation's own minutes.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

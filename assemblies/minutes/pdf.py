@@ -7,7 +7,6 @@ WeasyPrint inside the event loop stalled every websocket for about a second in a
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import mimetypes
@@ -24,6 +23,7 @@ from django.utils import translation
 
 from assemblies.minutes import canonical
 from assemblies.minutes.display import for_display
+from governance.qr import qr_data_uri
 
 PDF_TEMPLATE = "assemblies/minutes/minutes_pdf.html"
 FLOOR_TEMPLATE = "assemblies/minutes/floor_pdf.html"
@@ -66,16 +66,6 @@ def _own_host(host: str) -> bool:
     host = host.lower()
     allowed = [h.lower() for h in settings.ALLOWED_HOSTS if h != "*"]
     return any(host == h or (h.startswith(".") and host.endswith(h)) for h in allowed)
-
-
-def qr_data_uri(text: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buf = io.BytesIO()
-    img.save(buf)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def document_context(document: Mapping[str, Any], *, verify_url: str) -> dict[str, Any]:

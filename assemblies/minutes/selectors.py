@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -41,11 +42,13 @@ from governance.models import (
     AuditEntry,
     Decision,
     Federation,
+    FederationMembership,
     Mandate,
     Membership,
     Organization,
+    RuleSet,
 )
-from governance.permissions import may
+from governance.permissions import may, memberships_for
 from governance.selectors import federations_of, memberships_of
 
 logger = logging.getLogger(__name__)
@@ -54,10 +57,13 @@ logger = logging.getLogger(__name__)
 
 
 def minutes_visible_to(user: Any) -> QuerySet[Minutes]:
-    """Members see every minutes record of their own organisations (drafts included)."""
+    """Members see every minutes record of their own organisations (drafts included), and
+    of the federations their organisations belong to now (whose assemblies are open to
+    them). A reviewer mandate adds nothing here: reviewers read publications."""
     return Minutes.objects.filter(
-        organization_id__in=memberships_of(user).values("organization_id")
-    ).select_related("assembly", "organization")
+        Q(organization_id__in=memberships_of(user).values("organization_id"))
+        | Q(organization__isnull=True, federation__in=federations_of(user))
+    ).select_related("assembly", "organization", "federation")
 
 
 def minutes_get_for_member(*, user: Any, uuid: Any) -> Minutes:
@@ -67,21 +73,53 @@ def minutes_get_for_member(*, user: Any, uuid: Any) -> Minutes:
     return minutes
 
 
-def minutes_list(*, organization: Organization) -> QuerySet[Minutes]:
-    return (
+def minutes_list(
+    *, organization: Organization | None = None, federation: Federation | None = None
+) -> QuerySet[Minutes]:
+    qs = (
         Minutes.objects.filter(organization=organization)
-        .select_related("assembly")
-        .order_by("-assembly__starts_at")
+        if organization is not None
+        else Minutes.objects.filter(organization__isnull=True, federation=federation)
     )
+    return qs.select_related("assembly").order_by("-assembly__starts_at")
 
 
 def assembly_for_minutes(*, user: Any, uuid: Any) -> Assembly:
     assembly = live.assembly_get_for_member(user=user, uuid=uuid)
-    if assembly.organization_id is None or not memberships_of(user).filter(
-        organization_id=assembly.organization_id
-    ):
+    if assembly.organization_id is not None:
+        if not memberships_of(user).filter(organization_id=assembly.organization_id):
+            raise Http404(_("No such assembly."))
+    elif not federations_of(user).filter(Q(pk=assembly.federation_id)).exists():
         raise Http404(_("No such assembly."))
     return assembly
+
+
+def body_memberships(*, user: Any, minutes: Minutes) -> list[Membership]:
+    """The person's memberships that make them a member of the minutes' body: one for an
+    organisation, possibly several (one per organisation) for a federation."""
+    return memberships_for(user, minutes.governance_scope())
+
+
+def is_body_member(*, user: Any, minutes: Minutes) -> bool:
+    return bool(body_memberships(user=user, minutes=minutes))
+
+
+def body_language(minutes: Minutes) -> str:
+    org = minutes.organization
+    return org.language if org is not None else settings.LANGUAGE_CODE
+
+
+def approval_rules(*, minutes: Minutes) -> RuleSet:
+    """The rule the minutes are approved under: the organisation's rules in force; for a
+    federation, which keeps no rule set of its own, the rules its assembly recorded when it
+    opened (the defaults, recorded with the assembly)."""
+    if minutes.organization is not None:
+        from governance.services import rules_in_force
+
+        return rules_in_force(organization=minutes.organization)
+    rules = live.rules_of(minutes.assembly)
+    rules.version = (minutes.assembly.rules or {}).get("version")  # type: ignore[assignment]
+    return rules
 
 
 def reviewable_federations(user: Any) -> list[Federation]:
@@ -91,11 +129,14 @@ def reviewable_federations(user: Any) -> list[Federation]:
 
 def publications_visible_to(user: Any) -> QuerySet[MinutesPublication]:
     """Reviewers see what was published to the federations they review, and only that; an
-    organisation's members also see their own organisation's publications."""
+    organisation's members also see their own organisation's publications, and the members
+    of a federation's organisations the publications of the federation's own minutes."""
     fed_ids = [f.pk for f in reviewable_federations(user)]
     own_orgs = memberships_of(user).values("organization_id")
     return MinutesPublication.objects.filter(
-        Q(federation_id__in=fed_ids) | Q(organization_id__in=own_orgs)
+        Q(federation_id__in=fed_ids)
+        | Q(organization_id__in=own_orgs)
+        | Q(organization__isnull=True, federation__in=federations_of(user))
     ).select_related("version__minutes__assembly", "organization", "federation")
 
 
@@ -141,7 +182,7 @@ def version_get_for_user(*, user: Any, uuid: Any) -> MinutesVersion:
     to a federation they review. Everyone else: 404, whether it exists or not."""
     version = (
         MinutesVersion.objects.filter(uuid=uuid)
-        .select_related("minutes__assembly", "organization")
+        .select_related("minutes__assembly", "organization", "federation")
         .first()
     )
     if version is None or not can_see_version(user=user, version=version):
@@ -150,7 +191,10 @@ def version_get_for_user(*, user: Any, uuid: Any) -> MinutesVersion:
 
 
 def can_see_version(*, user: Any, version: MinutesVersion) -> bool:
-    if memberships_of(user).filter(organization_id=version.organization_id).exists():
+    if version.organization_id is not None:
+        if memberships_of(user).filter(organization_id=version.organization_id).exists():
+            return True
+    elif federations_of(user).filter(Q(pk=version.federation_id)).exists():
         return True
     return publications_visible_to(user).filter(version=version).exists()
 
@@ -217,12 +261,24 @@ def _mandate_holders(assembly: Assembly, role: str, present_ids: set[int]) -> li
     and organisation-wide mandates of people who were there."""
     start = assembly.opened_at or assembly.starts_at
     end = assembly.closed_at or timezone.now()
+    if assembly.organization_id is not None:
+        held = Q(scope_kind=Mandate.ScopeKind.OBJECT, object_uuid=assembly.uuid) | Q(
+            scope_kind=Mandate.ScopeKind.ORGANIZATION, membership_id__in=present_ids
+        )
+        body = Q(membership__organization_id=assembly.organization_id)
+    else:
+        # A federation's assembly is run under federation mandates.
+        held = Q(
+            scope_kind=Mandate.ScopeKind.FEDERATION,
+            federation_id=assembly.federation_id,
+            membership_id__in=present_ids,
+        )
+        body = Q()
     mandates = (
         Mandate.objects.filter(
-            Q(scope_kind=Mandate.ScopeKind.OBJECT, object_uuid=assembly.uuid)
-            | Q(scope_kind=Mandate.ScopeKind.ORGANIZATION, membership_id__in=present_ids),
+            held,
+            body,
             role=role,
-            membership__organization_id=assembly.organization_id or 0,
             starts_at__lte=end,
             ends_at__gt=start,
         )
@@ -380,9 +436,14 @@ def _quorum_checks(assembly: Assembly) -> list[dict[str, Any]]:
         sources.append(("vote", v.number, v.proposal.title, v.attendance or {}))
     # Decisions taken outside a round (a mandate agreed, earlier minutes approved) froze this
     # assembly's attendance too; those adopted by a round repeat its record and are skipped.
-    for d in Decision.objects.filter(
-        organization_id=assembly.organization_id or 0, attendance__assembly=str(assembly.uuid)
-    ).order_by("decided_at", "id"):
+    register = (
+        Q(organization_id=assembly.organization_id)
+        if assembly.organization_id is not None
+        else Q(federation_id=assembly.federation_id)
+    )
+    for d in Decision.objects.filter(register, attendance__assembly=str(assembly.uuid)).order_by(
+        "decided_at", "id"
+    ):
         sources.append(("decision", d.number, d.title, d.attendance or {}))
     checks: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -417,8 +478,19 @@ def _active_members_on(*, assembly: Assembly, day: date) -> int:
     `status_since`, so a change after the day is read as coming from the usual earlier state
     (on leave now: active then; active now: on leave then). Joining, leaving or taking leave
     afterwards therefore leaves the count as it was."""
+    if assembly.organization_id is not None:
+        body = Q(organization_id=assembly.organization_id)
+    else:
+        # The members of the organisations that belonged to the federation that day.
+        body = Q(
+            organization_id__in=FederationMembership.objects.filter(
+                Q(end__isnull=True) | Q(end__gte=day),
+                Q(federation_id=assembly.federation_id),
+                start__lte=day,
+            ).values("organization_id")
+        )
     return (
-        Membership.objects.filter(organization_id=assembly.organization_id or 0, joined_on__lte=day)
+        Membership.objects.filter(body, joined_on__lte=day)
         .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
         .exclude(
             Q(status=Membership.Status.ON_LEAVE, status_since__lte=day)
@@ -499,14 +571,16 @@ def _stable_ids(html: str, prefix: str) -> str:
     return _CHART_ID.sub(rename, html)
 
 
-def _attachment(item: AgendaItem, org: Organization, assembly: Assembly) -> dict[str, Any] | None:
+def _attachment(
+    item: AgendaItem, org: Organization | None, assembly: Assembly
+) -> dict[str, Any] | None:
     """What another app attached to the item, as it is rendered into the minutes: its kind
     and parameters, and its HTML in the organisation's language (the same for every reader,
     since the hash covers it). Approval freezes it with the rest, so later corrections to
     the production log do not move approved minutes."""
     params = dict(item.attachment or {})
     kind = str(params.pop("kind", ""))
-    if not kind:
+    if not kind or org is None:  # attachments belong to an organisation's assemblies
         return None
     spec = attachments.get(kind)
     html = ""
@@ -524,9 +598,10 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
     attendees sign and what the chain hashes once approved."""
     assembly = minutes.assembly
     org = minutes.organization
+    federation = minutes.federation if org is None else None
     attendances = list(
         Attendance.objects.filter(assembly=assembly)
-        .select_related("membership__person")
+        .select_related("membership__person", "membership__organization")
         .order_by("checked_in_at", "id")
     )
     first_in: dict[int, Attendance] = {}
@@ -538,6 +613,9 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
             "member_number": a.membership.member_number,
             "checked_in_at": a.checked_in_at,
         }
+        # At a federation's assembly people come from several organisations, whose member
+        # numbers overlap: each is named with their organisation.
+        | ({"organization": a.membership.organization.name} if federation else {})
         for a in first_in.values()
     ]
     apologies = [
@@ -590,12 +668,27 @@ def draft_content(*, minutes: Minutes, reason: str = "", version: int = 0) -> di
         for c in minutes.corrections.filter(status="accepted").select_related("proposed_by__person")
     ]
     present_ids = set(first_in)
-    return canonical.normalize(
-        {
+    # An organisation's minutes keep exactly the keys they always had (a new key would
+    # move the hash of every draft and void the signatures collected on it).
+    if org is not None:
+        body: dict[str, Any] = {
             "organization": {"uuid": org.uuid, "name": org.name},
             "language": org.language,
             "time_zone": org.time_zone,
             "page_size": org.page_size,
+        }
+    else:
+        assert federation is not None
+        body = {
+            "organization": None,
+            "federation": {"uuid": federation.uuid, "name": federation.name},
+            "language": settings.LANGUAGE_CODE,
+            "time_zone": assembly.time_zone,
+            "page_size": Organization.PageSize.A4.value,
+        }
+    return canonical.normalize(
+        body
+        | {
             "minutes": {"uuid": minutes.uuid, "version": version, "reason": reason},
             "assembly": {
                 "uuid": assembly.uuid,
@@ -689,10 +782,25 @@ class Anchors:
     approved: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def approval_anchors(*, organization: Organization) -> Anchors:
+def _chain_filter(
+    organization: Organization | None, federation: Federation | None, prefix: str = ""
+) -> Q:
+    """One chain: an organisation's, or a federation's own (its entries and versions carry
+    no organisation: an organisation's minutes published to the federation are not in it)."""
+    if organization is not None:
+        return Q(**{f"{prefix}organization": organization})
+    if federation is None:
+        raise ValueError("a chain belongs to an organisation or a federation")
+    return Q(**{f"{prefix}organization__isnull": True, f"{prefix}federation": federation})
+
+
+def approval_anchors(
+    *, organization: Organization | None = None, federation: Federation | None = None
+) -> Anchors:
     anchors = Anchors()
     entries = AuditEntry.objects.filter(
-        organization=organization, action__in=["minutes.approve", "minutes.publish"]
+        _chain_filter(organization, federation),
+        action__in=["minutes.approve", "minutes.publish"],
     ).order_by("id")
     for entry in entries.only("action", "object_kind", "object_uuid", "data"):
         data = entry.data if isinstance(entry.data, dict) else {}
@@ -714,7 +822,9 @@ def approval_anchors(*, organization: Organization) -> Anchors:
 
 def anchored_hash(*, version: MinutesVersion) -> str | None:
     """The hash recorded in the audit log when this version was approved."""
-    return approval_anchors(organization=version.organization).hashes.get(str(version.uuid))
+    return approval_anchors(
+        organization=version.organization, federation=version.federation
+    ).hashes.get(str(version.uuid))
 
 
 def _missing_label(uuid: str, data: dict[str, Any]) -> str:
@@ -733,16 +843,19 @@ def _missing_label(uuid: str, data: dict[str, Any]) -> str:
     )
 
 
-def chain_problems(*, organization: Organization) -> list[canonical.Problem]:
-    """Recompute the organisation's chain and compare each record with the hash the audit
-    log kept when it was approved; each problem names the altered record itself, the newest
-    one included (nothing after it would break)."""
+def chain_problems(
+    *, organization: Organization | None = None, federation: Federation | None = None
+) -> list[canonical.Problem]:
+    """Recompute the chain of an organisation (or of a federation's own minutes) and
+    compare each record with the hash the audit log kept when it was approved; each
+    problem names the altered record itself, the newest one included (nothing after it
+    would break)."""
     versions = list(
-        MinutesVersion.objects.filter(organization=organization)
+        MinutesVersion.objects.filter(_chain_filter(organization, federation))
         .select_related("minutes__assembly")
         .order_by("chain_index")
     )
-    anchors = approval_anchors(organization=organization)
+    anchors = approval_anchors(organization=organization, federation=federation)
     labels = {v.pk: version_label(v) for v in versions}
     links = [
         canonical.Link(
@@ -784,5 +897,15 @@ def chain_problems(*, organization: Organization) -> list[canonical.Problem]:
     return problems
 
 
-def chain_length(*, organization: Organization) -> int:
-    return MinutesVersion.objects.filter(organization=organization).count()
+def chain_length(
+    *, organization: Organization | None = None, federation: Federation | None = None
+) -> int:
+    return MinutesVersion.objects.filter(_chain_filter(organization, federation)).count()
+
+
+def chain_problems_for(version: MinutesVersion) -> list[canonical.Problem]:
+    return chain_problems(organization=version.organization, federation=version.federation)
+
+
+def chain_length_for(version: MinutesVersion) -> int:
+    return chain_length(organization=version.organization, federation=version.federation)

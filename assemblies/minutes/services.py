@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from assemblies import selectors as live
@@ -22,6 +22,7 @@ from assemblies.minutes import canonical, selectors
 from assemblies.models import (
     AgendaItem,
     Assembly,
+    ConsensusRound,
     Minutes,
     MinutesAcknowledgement,
     MinutesApology,
@@ -33,12 +34,18 @@ from assemblies.models import (
     MinutesSignature,
     MinutesTask,
     MinutesVersion,
+    Proposal,
 )
-from governance import services as gov
 from governance.audit import audit
-from governance.models import Federation, FederationMembership, Membership, Organization, RuleSet
-from governance.permissions import require
-from governance.selectors import membership_get
+from governance.models import (
+    Decision,
+    Federation,
+    FederationMembership,
+    Membership,
+    Organization,
+    RuleSet,
+)
+from governance.permissions import active_mandates, require
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +63,13 @@ def _clean(value: str, *, field: str, limit: int = MAX_TEXT, required: bool = Tr
 
 
 def _audit(actor: Any, minutes: Minutes, action: str, obj: Any = None, **data: Any) -> None:
+    # A federation's minutes are logged under the federation alone: its chain's anchors
+    # are the entries without an organisation (see selectors.approval_anchors).
     audit(
         actor=actor,
         action=action,
         organization=minutes.organization,
+        federation=minutes.federation if minutes.organization_id is None else None,
         obj=obj if obj is not None else minutes,
         minutes=str(minutes.uuid),
         **data,
@@ -73,7 +83,9 @@ def _keeper(actor: Any, minutes: Minutes) -> None:
 
 def _fresh(minutes: Minutes) -> Minutes:
     """Status decides what is allowed: read it from the database, not from a stale object."""
-    return Minutes.objects.select_related("assembly", "organization").get(pk=minutes.pk)
+    return Minutes.objects.select_related("assembly", "organization", "federation").get(
+        pk=minutes.pk
+    )
 
 
 def _editable(minutes: Minutes) -> None:
@@ -83,16 +95,26 @@ def _editable(minutes: Minutes) -> None:
         )
 
 
-def _member(actor: Any, minutes: Minutes) -> Membership:
-    require(actor, "organization.view", minutes.organization)
-    return membership_get(user=actor, organization=minutes.organization)
-
-
 def _attendee(actor: Any, minutes: Minutes) -> Membership:
-    membership = _member(actor, minutes)
-    if not selectors.attended(assembly=minutes.assembly, membership=membership):
-        raise PermissionDenied(_("Only people who attended the assembly can do this."))
-    return membership
+    """The actor's membership that attended (at a federation assembly a person may belong
+    to several of its organisations: the one they checked in with)."""
+    memberships = selectors.body_memberships(user=actor, minutes=minutes)
+    if not memberships:
+        raise PermissionDenied(_("Only members can do this."))
+    for membership in memberships:
+        if selectors.attended(assembly=minutes.assembly, membership=membership):
+            return membership
+    raise PermissionDenied(_("Only people who attended the assembly can do this."))
+
+
+def _of_body(minutes: Minutes, membership: Membership) -> bool:
+    """Is this a participating member of the body the minutes belong to?"""
+    if not membership.is_participating:
+        return False
+    if minutes.organization_id is not None:
+        return membership.organization_id == minutes.organization_id
+    assert minutes.federation is not None
+    return _current_affiliation(membership.organization, minutes.federation)
 
 
 def _notify_notes(minutes: Minutes) -> None:
@@ -113,19 +135,17 @@ def _notify_notes(minutes: Minutes) -> None:
 
 @transaction.atomic
 def minutes_start(*, actor: Any, assembly: Assembly) -> Minutes:
-    """The minutes of an assembly (created on first use, by whoever keeps them)."""
-    if assembly.organization is None:
-        raise ValidationError(
-            _("Minutes here are kept for organisations' assemblies; a federation keeps its own.")
-        )
+    """The minutes of an assembly (created on first use, by whoever keeps them). A
+    federation's assembly gets minutes of the federation, chained per federation."""
     existing = Minutes.objects.filter(assembly=assembly).first()
     if existing is not None:
         return existing
-    probe = Minutes(assembly=assembly, organization=assembly.organization)
+    body = {"organization": assembly.organization, "federation": assembly.federation}
+    probe = Minutes(assembly=assembly, **body)
     _keeper(actor, probe)
     try:
         with transaction.atomic():
-            minutes = Minutes.objects.create(assembly=assembly, organization=assembly.organization)
+            minutes = Minutes.objects.create(assembly=assembly, **body)
     except IntegrityError:
         return Minutes.objects.get(assembly=assembly)
     _audit(actor, minutes, "minutes.start", assembly=str(assembly.uuid))
@@ -173,7 +193,7 @@ def minutes_task_add(
     minutes = _fresh(minutes)
     _keeper(actor, minutes)
     _editable(minutes)
-    if responsible.organization_id != minutes.organization_id or not responsible.is_participating:
+    if not _of_body(minutes, responsible):
         raise ValidationError({"responsible": _("The responsible person must be a member.")})
     if item is not None and item.assembly_id != minutes.assembly_id:
         raise ValidationError(_("That agenda item belongs to another assembly."))
@@ -213,7 +233,7 @@ def minutes_apology_add(
     minutes = _fresh(minutes)
     _keeper(actor, minutes)
     _editable(minutes)
-    if membership.organization_id != minutes.organization_id:
+    if not _of_body(minutes, membership):
         raise ValidationError(_("Only members of the organisation send apologies here."))
     apology, _created = MinutesApology.objects.update_or_create(
         minutes=minutes,
@@ -228,7 +248,7 @@ def minutes_apology_add(
 
 
 def _rules(minutes: Minutes) -> RuleSet:
-    return gov.rules_in_force(organization=minutes.organization)
+    return selectors.approval_rules(minutes=minutes)
 
 
 @transaction.atomic
@@ -293,7 +313,7 @@ def _ready_for_approval(minutes: Minutes) -> None:
     # still propose corrections would cut their window short; a window of 0 days has none.
     if minutes.amendment_window_open():
         assert minutes.amendment_until is not None
-        until = timezone.localtime(minutes.amendment_until, _zone(minutes.organization))
+        until = timezone.localtime(minutes.amendment_until, _zone(minutes.assembly.time_zone))
         raise ValidationError(
             _(
                 "Attendees can propose corrections until %(until)s. The minutes can be signed "
@@ -305,14 +325,22 @@ def _ready_for_approval(minutes: Minutes) -> None:
         raise ValidationError(_("Answer every proposed correction before approval."))
 
 
-def _zone(organization: Organization) -> ZoneInfo:
+def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(organization.time_zone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
 
 # --- Approval ------------------------------------------------------------------------------
+
+
+def _chain_of(minutes: Minutes) -> dict[str, Any]:
+    """The filter selecting the chain the minutes join: their organisation's, or, for a
+    federation's own assemblies, the federation's."""
+    if minutes.organization_id is not None:
+        return {"organization_id": minutes.organization_id}
+    return {"organization__isnull": True, "federation_id": minutes.federation_id}
 
 
 def _approve(
@@ -323,14 +351,13 @@ def _approve(
     decision: Any = None,
     **audit_data: Any,
 ) -> MinutesVersion:
-    """Freeze the draft as an approved version, chained to the organisation's previous
-    approved minutes. The organisation row lock serializes approvals of one organisation."""
-    Organization.objects.select_for_update().filter(pk=minutes.organization_id).first()
-    last = (
-        MinutesVersion.objects.filter(organization_id=minutes.organization_id)
-        .order_by("-chain_index")
-        .first()
-    )
+    """Freeze the draft as an approved version, chained to the body's previous approved
+    minutes. The body's row lock serializes approvals of one chain."""
+    if minutes.organization_id is not None:
+        Organization.objects.select_for_update().filter(pk=minutes.organization_id).first()
+    else:
+        Federation.objects.select_for_update().filter(Q(pk=minutes.federation_id)).first()
+    last = MinutesVersion.objects.filter(**_chain_of(minutes)).order_by("-chain_index").first()
     number = minutes.versions.count() + 1
     reason = minutes.correction_reason if number > 1 else ""
     content = selectors.draft_content(minutes=minutes, reason=reason, version=number)
@@ -339,6 +366,7 @@ def _approve(
     version = MinutesVersion.objects.create(
         minutes=minutes,
         organization_id=minutes.organization_id,
+        federation_id=minutes.federation_id if minutes.organization_id is None else None,
         number=number,
         chain_index=(last.chain_index + 1) if last is not None else 1,
         content=canonical.dumps(content),
@@ -351,7 +379,11 @@ def _approve(
     )
     minutes.status = Minutes.Status.APPROVED
     minutes.correction_reason = ""
-    minutes.save(update_fields=["status", "correction_reason"])
+    minutes.approval_proposal = None
+    minutes.approval_draft_hash = ""
+    minutes.save(
+        update_fields=["status", "correction_reason", "approval_proposal", "approval_draft_hash"]
+    )
     # The chain's independent anchor: the audit log is append-only (a database trigger
     # refuses updates), so this copy of the hash outlives a rewrite of the version row, and
     # verification names the rewritten record, the newest one included.
@@ -411,64 +443,147 @@ def minutes_sign(*, actor: Any, minutes: Minutes) -> MinutesVersion | None:
     return _approve(actor=actor, minutes=minutes, approval=approval, method="signatures")
 
 
-@transaction.atomic
-def minutes_approve_at_assembly(
-    *, actor: Any, minutes: Minutes, assembly: Assembly
-) -> MinutesVersion:
-    """The next assembly approves the minutes; its facilitator records it, and the approval
-    goes to the decision register with that assembly's attendance."""
-    require(actor, "assembly.facilitate", assembly)
-    minutes = Minutes.objects.select_for_update().get(pk=minutes.pk)
-    rules = _rules(minutes)
-    if rules.minutes_approval != RuleSet.MinutesApproval.NEXT_ASSEMBLY:
+def _approving_assembly_checks(minutes: Minutes, assembly: Assembly) -> None:
+    if _rules(minutes).minutes_approval != RuleSet.MinutesApproval.NEXT_ASSEMBLY:
         raise ValidationError(_("Your organisation approves minutes by attendees' signatures."))
-    if assembly.organization_id != minutes.organization_id:
+    if (assembly.organization_id, assembly.federation_id) != (
+        minutes.assembly.organization_id,
+        minutes.assembly.federation_id,
+    ):
         raise ValidationError(_("Minutes are approved by an assembly of the same organisation."))
     if assembly.pk == minutes.assembly_id or assembly.starts_at <= minutes.assembly.starts_at:
         raise ValidationError(_("Minutes are approved by a later assembly."))
+
+
+@transaction.atomic
+def minutes_approval_propose(*, actor: Any, minutes: Minutes, assembly: Assembly) -> Proposal:
+    """Put the approval of the minutes to the next assembly: an agenda item with a proposal
+    naming the exact text (its hash). The assembly decides it like any proposal (a round,
+    or a vote under its rules); only its adopted decision approves the minutes."""
+    from assemblies import services as live_services
+
+    require(actor, "assembly.facilitate", assembly)
+    minutes = Minutes.objects.select_for_update().get(pk=minutes.pk)
+    _approving_assembly_checks(minutes, assembly)
     if assembly.status != Assembly.Status.OPEN:
         raise ValidationError(_("The approving assembly must be in session."))
     _ready_for_approval(minutes)
-    summary = live.attendance_summary(assembly=assembly)
-    if not summary.quorum_met:
-        raise ValidationError(_("The approving assembly has no quorum."))
-    now = timezone.now()
-    membership = membership_get(user=actor, organization=minutes.organization)
-    decision = gov.decision_record(
+    pending = minutes.approval_proposal
+    current = selectors.draft_hash(minutes=minutes)
+    if (
+        pending is not None
+        and pending.status in (Proposal.Status.OPEN, Proposal.Status.HELD)
+        and minutes.approval_draft_hash == current
+    ):
+        raise ValidationError(_("The approval of these minutes is already before an assembly."))
+    when = timezone.localtime(minutes.assembly.starts_at, _zone(minutes.assembly.time_zone))
+    names = {"title": minutes.assembly.title, "date": when.date().isoformat()}
+    # The body's language: the decision register and the minutes read the same to everyone.
+    with translation.override(selectors.body_language(minutes)):
+        title = _("Approval of the minutes of “%(title)s” of %(date)s") % names
+        text = _(
+            "The assembly approves the minutes of “%(title)s” of %(date)s as circulated "
+            "(text %(hash)s, %(url)s)."
+        ) % (names | {"hash": current, "url": f"/minutes/{minutes.uuid}/"})
+    item = live_services.agenda_item_propose(
         actor=actor,
-        organization=minutes.organization,
-        title=_("Minutes of “%(title)s” approved") % {"title": minutes.assembly.title},
-        text=_("The assembly approves the minutes of “%(title)s” of %(date)s.")
-        % {
-            "title": minutes.assembly.title,
-            "date": timezone.localtime(minutes.assembly.starts_at).date().isoformat(),
-        },
-        body=assembly.title,
-        decided_at=now,
-        attendance=live.attendance_snapshot(assembly=assembly, at=now) | summary.as_dict(),
-        links=[f"/minutes/{minutes.uuid}/"],
-        check_permission=False,
+        assembly=assembly,
+        title=title[:200],
+        kind="decision",
+        description=f"/minutes/{minutes.uuid}/",
     )
+    proposal = live_services.proposal_create(
+        actor=actor, assembly=assembly, title=title[:200], text=text, item=item
+    )
+    minutes.approval_proposal = proposal
+    minutes.approval_draft_hash = current
+    minutes.save(update_fields=["approval_proposal", "approval_draft_hash"])
+    _audit(
+        actor,
+        minutes,
+        "minutes.approval_propose",
+        obj=proposal,
+        assembly=str(assembly.uuid),
+        draft_hash=current,
+    )
+    return proposal
+
+
+@transaction.atomic
+def minutes_approve_at_assembly(*, actor: Any, minutes: Minutes) -> MinutesVersion:
+    """Record what the next assembly decided: the minutes are approved by the decision it
+    adopted on the proposal put to it, for the exact text it was shown. The version links
+    that decision; its approval record names the assembly, the decision and how it was
+    reached."""
+    require(actor, "minutes.approve", minutes)
+    minutes = Minutes.objects.select_for_update().get(pk=minutes.pk)
+    rules = _rules(minutes)
+    proposal = minutes.approval_proposal
+    if proposal is None:
+        raise ValidationError(_("Put the approval of these minutes to the next assembly first."))
+    proposal = Proposal.objects.select_related("assembly", "decision").get(pk=proposal.pk)
+    assembly = proposal.assembly
+    _approving_assembly_checks(minutes, assembly)
+    _ready_for_approval(minutes)
+    decision = proposal.decision
+    if proposal.status != Proposal.Status.ADOPTED or decision is None:
+        raise ValidationError(_("The assembly has not adopted the approval of these minutes."))
+    if decision.status != Decision.Status.IN_FORCE:
+        raise ValidationError(_("The decision approving these minutes is no longer in force."))
+    adopted_version = (proposal.outcome or {}).get("version")
+    if adopted_version != 1:
+        raise ValidationError(
+            _(
+                "The assembly amended the approval. Make the change in the draft and put the "
+                "minutes to the assembly again."
+            )
+        )
+    current = selectors.draft_hash(minutes=minutes)
+    if current != minutes.approval_draft_hash:
+        raise ValidationError(
+            _(
+                "The draft changed after it was put to the assembly: the assembly approved "
+                "another text. Put the minutes to the assembly again."
+            )
+        )
+    frozen = decision.attendance or {}
+    how = proposal.outcome or {}
+    approvers: list[dict[str, Any]] = []
+    if how.get("how") == "consensus" and how.get("round"):
+        rnd = ConsensusRound.objects.filter(uuid=str(how.get("round", ""))).first()
+        if rnd is not None:
+            approvers = [
+                {
+                    "name": p.membership.display_name,
+                    "member_number": p.membership.member_number,
+                    "role": p.stance,
+                    "at": p.stated_at,
+                }
+                for p in live.current_positions(round=rnd)
+            ]
     approval = {
         "method": RuleSet.MinutesApproval.NEXT_ASSEMBLY,
         "rules_version": rules.version,
-        "approved_at": now,
+        "draft_hash": current,
+        "approved_at": decision.decided_at,
         "approving_assembly": {
             "uuid": assembly.uuid,
             "title": assembly.title,
             "starts_at": assembly.starts_at,
-            "present": summary.present,
-            "quorum": summary.quorum,
+            "present": int(frozen.get("present", 0)),
+            "quorum": int(frozen.get("quorum", 0)),
         },
-        "decision": {"uuid": decision.uuid, "number": decision.number},
-        "approvers": [
-            {
-                "name": membership.display_name,
-                "member_number": membership.member_number,
-                "role": "facilitator",
-                "at": now,
-            }
-        ],
+        "decision": {
+            "uuid": decision.uuid,
+            "number": decision.number,
+            "title": decision.title,
+            "text": decision.text,
+            "decided_at": decision.decided_at,
+            "how": str(how.get("how", "")),
+            "proposal": proposal.uuid,
+        },
+        # Who stated a position in the round that adopted it (secret votes name nobody).
+        "approvers": approvers,
     }
     return _approve(
         actor=actor,
@@ -477,6 +592,7 @@ def minutes_approve_at_assembly(
         decision=decision,
         method="next_assembly",
         assembly=str(assembly.uuid),
+        decision_uuid=str(decision.uuid),
     )
 
 
@@ -516,10 +632,14 @@ def _current_affiliation(org: Organization, federation: Federation) -> bool:
 def minutes_publish(
     *, actor: Any, version: MinutesVersion, federation: Federation
 ) -> MinutesPublication:
+    """Make approved minutes visible to a federation's reviewers: an organisation's to a
+    federation it belongs to, a federation's own minutes to that federation."""
     org = version.organization
-    require(actor, "minutes.publish", org)
-    if not _current_affiliation(org, federation):
+    require(actor, "minutes.publish", version)
+    if org is not None and not _current_affiliation(org, federation):
         raise ValidationError(_("Your organisation does not belong to that federation."))
+    if org is None and version.federation_id != federation.pk:
+        raise ValidationError(_("A federation's minutes are reviewed by that federation."))
     latest = selectors.latest_version(minutes=version.minutes)
     if latest is None or latest.pk != version.pk:
         raise ValidationError(_("Publish the latest approved version."))
@@ -529,6 +649,7 @@ def minutes_publish(
         defaults={"organization": org, "published_by": actor},
     )
     if created:
+        # Also an anchor of the chain (selectors.approval_anchors).
         audit(
             actor=actor,
             action="minutes.publish",
@@ -543,7 +664,7 @@ def minutes_publish(
 
 def _reviewer(actor: Any, publication: MinutesPublication) -> Membership:
     require(actor, "federation.review", publication.federation)
-    from governance.permissions import active_mandates, memberships_for
+    from governance.permissions import memberships_for
 
     memberships = memberships_for(actor, publication.federation.governance_scope())
     for m in memberships:
@@ -594,12 +715,21 @@ def question_ask(*, actor: Any, publication: MinutesPublication, text: str) -> M
 @transaction.atomic
 def question_answer(*, actor: Any, question: MinutesQuestion, answer: str) -> MinutesQuestion:
     org = question.publication.organization
-    require(actor, "minutes.answer_question", org)
+    version = question.publication.version
+    require(actor, "minutes.answer_question", version)
     question = MinutesQuestion.objects.select_for_update().get(pk=question.pk)
     if question.answered_at is not None:
         raise ValidationError(_("This question was already answered."))
     question.answer = _clean(answer, field="answer")
-    question.answered_by = membership_get(user=actor, organization=org)
+    # At a federation a person may belong to several of its organisations: the answer is
+    # given through the membership that holds the mandate.
+    memberships = selectors.body_memberships(user=actor, minutes=version.minutes)
+    holders = set(
+        active_mandates(memberships, ["facilitator", "minute_taker", "delegate"]).values_list(
+            "membership_id", flat=True
+        )
+    )
+    question.answered_by = next((m for m in memberships if m.pk in holders), memberships[0])
     question.answered_at = timezone.now()
     question.save(update_fields=["answer", "answered_by", "answered_at"])
     audit(
@@ -617,9 +747,18 @@ def question_answer(*, actor: Any, question: MinutesQuestion, answer: str) -> Mi
 
 def _spawn_worker() -> None:
     """Start a niced worker process for the queue, unless a dedicated one runs
-    (MINUTES_WORKER=external) or tests drive the queue themselves."""
+    (MINUTES_WORKER=external) or tests drive the queue themselves.
+
+    Only with a free render slot, which the new process inherits: a burst of requests thus
+    starts at most MINUTES_PDF_WORKERS processes, not one each. With every slot taken the
+    job waits in the queue; the slot holders look at the queue again before they exit."""
+    from assemblies.minutes import worker
+
     mode = getattr(settings, "MINUTES_WORKER", os.environ.get("MINUTES_WORKER", "spawn"))
     if mode != "spawn":
+        return
+    slot = worker.try_slot()
+    if slot is None:
         return
     manage = os.path.join(settings.BASE_DIR, "manage.py")
     try:
@@ -630,9 +769,14 @@ def _spawn_worker() -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
+            pass_fds=(slot,),
+            env={**os.environ, worker.SLOT_FD_ENV: str(slot)},
         )
     except OSError:
         logger.exception("could not start the minutes worker")
+    finally:
+        # The child holds the lock through its copy of the descriptor.
+        worker.release_slot(slot)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assemblies import selectors as live_selectors
 from assemblies.minutes import canonical, forms, selectors, services, worker
 from assemblies.minutes.display import for_display
 from assemblies.models import (
@@ -29,9 +31,8 @@ from assemblies.models import (
     MinutesRenderJob,
 )
 from governance import selectors as gov_selectors
-from governance.models import Membership, RuleSet
+from governance.models import Federation, Membership, RuleSet
 from governance.permissions import may
-from governance.services import rules_in_force
 
 
 def _display(content: dict[str, Any]) -> dict[str, Any]:
@@ -49,40 +50,69 @@ def _base_url(request: HttpRequest) -> str:
 # --- Organisation pages --------------------------------------------------------------------
 
 
-@login_required
-def minutes_list(request: HttpRequest, slug: str) -> HttpResponse:
-    org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
-    minutes = list(selectors.minutes_list(organization=org))
+def _list_page(request: HttpRequest, body: dict[str, Any], context: dict[str, Any]) -> HttpResponse:
     closed_without = list(
-        Assembly.objects.filter(organization=org, minutes__isnull=True).order_by("-starts_at")[:20]
+        Assembly.objects.filter(minutes__isnull=True, **body).order_by("-starts_at")[:20]
     )
     return render(
         request,
         "assemblies/minutes/minutes_list.html",
-        {
-            "current_org": org,
-            "minutes_list": minutes,
+        context
+        | {
+            "minutes_list": list(selectors.minutes_list(**body)),
             "assemblies_without": closed_without,
-            "chain_length": selectors.chain_length(organization=org),
+            "chain_length": selectors.chain_length(**body),
         },
+    )
+
+
+def _verify_page(
+    request: HttpRequest, body: dict[str, Any], context: dict[str, Any]
+) -> HttpResponse:
+    return render(
+        request,
+        "assemblies/minutes/verify.html",
+        context
+        | {
+            "problems": selectors.chain_problems(**body),
+            "length": selectors.chain_length(**body),
+            "version": None,
+        },
+    )
+
+
+@login_required
+def minutes_list(request: HttpRequest, slug: str) -> HttpResponse:
+    org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
+    return _list_page(
+        request, {"organization": org}, {"current_org": org, "body": org, "verify_org": org}
     )
 
 
 @login_required
 def organization_verify(request: HttpRequest, slug: str) -> HttpResponse:
     org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
-    problems = selectors.chain_problems(organization=org)
-    return render(
-        request,
-        "assemblies/minutes/verify.html",
-        {
-            "current_org": org,
-            "organization": org,
-            "problems": problems,
-            "length": selectors.chain_length(organization=org),
-            "version": None,
-        },
-    )
+    return _verify_page(request, {"organization": org}, {"current_org": org, "organization": org})
+
+
+@login_required
+def federation_minutes_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The minutes of the federation's own assemblies, for the members of its organisations."""
+    fed = gov_selectors.federation_get_for_member(user=request.user, slug=slug)
+    return _list_page(request, {"federation": fed}, {"body": fed, "verify_fed": fed})
+
+
+@login_required
+def federation_verify(request: HttpRequest, slug: str) -> HttpResponse:
+    fed = gov_selectors.federation_get_for_member(user=request.user, slug=slug)
+    return _verify_page(request, {"federation": fed}, {"organization": fed})
+
+
+def _list_url(minutes: Minutes) -> str:
+    if minutes.organization is not None:
+        return reverse("minutes:list", args=[minutes.organization.slug])
+    assert minutes.federation is not None
+    return reverse("minutes:list-fed", args=[minutes.federation.slug])
 
 
 @login_required
@@ -102,37 +132,63 @@ def assembly_minutes(request: HttpRequest, uuid: Any) -> HttpResponse:
         minutes = services.minutes_start(actor=request.user, assembly=assembly)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        return redirect("minutes:list", assembly.organization.slug)  # type: ignore[union-attr]
+        if assembly.organization is not None:
+            return redirect("minutes:list", assembly.organization.slug)
+        assert assembly.federation is not None
+        return redirect("minutes:list-fed", assembly.federation.slug)
     return redirect("minutes:detail", minutes.uuid)
 
 
+def _same_body(minutes: Minutes) -> Q:
+    """Assemblies of the body whose assembly the minutes record."""
+    return Q(
+        organization_id=minutes.assembly.organization_id,
+        federation_id=minutes.assembly.federation_id,
+    )
+
+
 def _approving_assemblies(minutes: Minutes, user: Any) -> list[Assembly]:
+    """Later assemblies of the same body, in session, that this person facilitates."""
     candidates = Assembly.objects.filter(
-        organization_id=minutes.organization_id,
+        _same_body(minutes),
         status=Assembly.Status.OPEN,
         starts_at__gt=minutes.assembly.starts_at,
     ).order_by("starts_at")
     return [a for a in candidates if may(user, "assembly.facilitate", a)]
 
 
+def _publish_targets(minutes: Minutes, user: Any) -> list[Federation]:
+    if minutes.organization is None:
+        return [minutes.federation] if minutes.federation is not None else []
+    return [
+        f
+        for f in gov_selectors.federations_of(user)
+        if gov_selectors.federation_organizations(federation=f)
+        .filter(Q(pk=minutes.organization_id))
+        .exists()
+    ]
+
+
 @login_required
 def minutes_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     minutes = selectors.minutes_get_for_member(user=request.user, uuid=uuid)
     org = minutes.organization
-    membership = gov_selectors.membership_get(user=request.user, organization=org)
+    mine = {m.pk for m in selectors.body_memberships(user=request.user, minutes=minutes)}
     keeper = selectors.may_keep_minutes(user=request.user, minutes=minutes)
     versions = list(minutes.versions.order_by("-number"))
     content = selectors.draft_content(minutes=minutes)
     draft_hash = canonical.digest(content)
-    rules = rules_in_force(organization=org)
+    rules = selectors.approval_rules(minutes=minutes)
     signatures = list(
         minutes.signatures.filter(draft_hash=draft_hash).select_related("membership__person")
     )
-    attended = selectors.attended(assembly=minutes.assembly, membership=membership)
+    attended = minutes.assembly.attendances.filter(membership_id__in=mine).exists()
+    proposal = minutes.approval_proposal
     items = list(AgendaItem.objects.filter(assembly=minutes.assembly).order_by("order", "id"))
     notes = {n.item_id: n.text for n in minutes.item_notes.all()}
     context: dict[str, Any] = {
         "current_org": org,
+        "list_url": _list_url(minutes),
         "minutes": minutes,
         "m": _display(content) if minutes.editable or not versions else None,
         "latest": versions[0] if versions else None,
@@ -141,7 +197,7 @@ def minutes_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "attended": attended,
         "rules": rules,
         "signatures": signatures,
-        "signed": any(s.membership_id == membership.pk for s in signatures),
+        "signed": any(s.membership_id in mine for s in signatures),
         "draft_hash": draft_hash,
         "corrections": list(minutes.corrections.select_related("proposed_by__person")),
         "note_forms": [
@@ -157,19 +213,19 @@ def minutes_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "approving_assemblies": _approving_assemblies(minutes, request.user)
         if rules.minutes_approval == RuleSet.MinutesApproval.NEXT_ASSEMBLY
         else [],
+        # The proposal before the next assembly, if it still stands for this exact text.
+        "approval_proposal": proposal
+        if proposal is not None and minutes.approval_draft_hash == draft_hash
+        else None,
         "window_open": minutes.amendment_window_open(),
         "tasks": list(minutes.tasks.select_related("responsible__person", "item")),
     }
     if versions:
         latest = versions[0]
         context["latest_m"] = _display(json.loads(latest.content))
-        context["federations"] = [
-            f
-            for f in gov_selectors.federations_of(request.user)
-            if gov_selectors.federation_organizations(federation=f).filter(pk=org.pk).exists()
-        ]
+        context["federations"] = _publish_targets(minutes, request.user)
         context["published"] = set(latest.publications.values_list("federation_id", flat=True))
-        context["may_publish"] = may(request.user, "minutes.publish", org)
+        context["may_publish"] = may(request.user, "minutes.publish", minutes)
     return render(request, "assemblies/minutes/minutes_detail.html", context)
 
 
@@ -200,10 +256,25 @@ def _item(minutes: Minutes, value: Any) -> AgendaItem | None:
 
 
 def _member(minutes: Minutes, number: str) -> Membership:
-    m = Membership.objects.filter(organization=minutes.organization, member_number=number).first()
-    if m is None:
+    """A member by number; at a federation's assembly numbers repeat across organisations,
+    so there "organisation-slug/number" picks one."""
+    if minutes.organization is not None:
+        qs = Membership.objects.filter(organization=minutes.organization, member_number=number)
+    else:
+        slug, _sep, number = number.rpartition("/")
+        qs = live_selectors.eligible_memberships(assembly=minutes.assembly).filter(
+            member_number=number.strip()
+        )
+        if slug:
+            qs = qs.filter(organization__slug=slug.strip())
+    found = list(qs[:2])
+    if len(found) > 1:
+        raise ValidationError(
+            _("Several organisations have a member with that number: write organisation/number.")
+        )
+    if not found:
         raise ValidationError(_("No member with that number."))
-    return m
+    return found[0]
 
 
 def _notes(request: HttpRequest, m: Minutes) -> str:
@@ -270,14 +341,19 @@ def _sign(request: HttpRequest, m: Minutes) -> str:
     return _("Signed.")
 
 
-def _approve(request: HttpRequest, m: Minutes) -> str:
+def _propose_approval(request: HttpRequest, m: Minutes) -> str:
     data = _bound(forms.ApproveForm, request)
-    assembly = Assembly.objects.filter(
-        uuid=data["assembly"], organization_id=m.organization_id
-    ).first()
+    assembly = Assembly.objects.filter(_same_body(m), uuid=data["assembly"]).first()
     if assembly is None:
         raise ValidationError(_("No such assembly."))
-    services.minutes_approve_at_assembly(actor=request.user, minutes=m, assembly=assembly)
+    services.minutes_approval_propose(actor=request.user, minutes=m, assembly=assembly)
+    return _(
+        "The approval of the minutes is on the agenda of “%(title)s”: the assembly decides it."
+    ) % {"title": assembly.title}
+
+
+def _approve(request: HttpRequest, m: Minutes) -> str:
+    services.minutes_approve_at_assembly(actor=request.user, minutes=m)
     return _("The assembly approved the minutes.")
 
 
@@ -305,6 +381,7 @@ ACTIONS: dict[str, Handler] = {
     "correction": _correction,
     "resolve": _resolve,
     "sign": _sign,
+    "propose_approval": _propose_approval,
     "approve": _approve,
     "correct": _correct,
     "publish": _publish,
@@ -374,10 +451,9 @@ def version_pdf(request: HttpRequest, uuid: Any) -> HttpResponse:
 @login_required
 def verify_hash(request: HttpRequest, hash: str) -> HttpResponse:
     version = selectors.version_by_hash(user=request.user, hash=hash[:64])
-    org = version.organization
-    member = gov_selectors.memberships_of(request.user).filter(organization=org).exists()
+    member = selectors.is_body_member(user=request.user, minutes=version.minutes)
     # A reviewer sees whether this record is intact; the whole chain is the members' to see.
-    problems = selectors.chain_problems(organization=org)
+    problems = selectors.chain_problems_for(version)
     if not member:
         label = selectors.version_label(version)
         problems = [p for p in problems if p.label == label]
@@ -385,10 +461,10 @@ def verify_hash(request: HttpRequest, hash: str) -> HttpResponse:
         request,
         "assemblies/minutes/verify.html",
         {
-            "organization": org,
+            "organization": version.body,
             "version": version,
             "problems": problems,
-            "length": selectors.chain_length(organization=org) if member else None,
+            "length": selectors.chain_length_for(version) if member else None,
             "recomputed": canonical.link_hash(
                 content=json.loads(version.content),
                 approval=json.loads(version.approval),
@@ -504,7 +580,7 @@ def publication_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
             "questions": list(selectors.questions_for(publication=pub)),
             "acknowledgements": list(pub.acknowledgements.select_related("reviewer__person")),
             "is_reviewer": is_reviewer,
-            "may_answer": may(request.user, "minutes.answer_question", pub.organization),
+            "may_answer": may(request.user, "minutes.answer_question", version),
             "question_form": forms.QuestionForm(),
             "pdf_form": forms.PdfForm(),
         },

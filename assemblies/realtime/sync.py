@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from assemblies import fragments
+from assemblies.minutes import live as _notes_region  # noqa: F401  (registers "notes")
 from assemblies.models import Assembly
 from assemblies.realtime import MAX_FRAME_BYTES, REPLAY_MAX_EVENTS, frames
 from assemblies.realtime.store import events_after

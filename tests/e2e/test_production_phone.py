@@ -52,6 +52,19 @@ def test_crew_member_records_an_entry_on_a_phone(
     page.fill("#id_downtime-1-minutes", "15")
     page.fill("#id_handover_note", "Falta harina para el turno de la tarde")
 
+    # Bob is listed (he records); Alice is found by name among the organisation's members
+    # (the server answers a few matches, never the whole list) and joins the crew.
+    assert page.locator("#crew-list input[name=workers]").count() == 1
+    page.fill("#id_worker_q", "Alic")
+    alice_box = page.locator(
+        f"#worker-results input[type=checkbox][value='{line.world.alice_m.pk}']"
+    )
+    alice_box.wait_for()
+    alice_box.check()
+    assert page.locator(
+        f"#crew-list input[type=checkbox][value='{line.world.alice_m.pk}']"
+    ).is_checked()
+
     page.click("[data-testid=save-entry]")
     page.wait_for_url("**/production/entries/**")
     assert "Registro guardado" in page.content()
@@ -60,7 +73,10 @@ def test_crew_member_records_an_entry_on_a_phone(
     assert (entry.good, entry.rework, entry.scrap) == (380, 5, 15)
     assert (entry.unplanned_downtime_minutes, entry.minor_stop_minutes) == (45, 15)
     assert entry.recorded_by == line.world.bob
-    assert list(entry.worker_rows.values_list("membership", flat=True)) == [line.world.bob_m.pk]
+    assert set(entry.worker_rows.values_list("membership", flat=True)) == {
+        line.world.bob_m.pk,
+        line.world.alice_m.pk,
+    }
 
     # Bob was on the crew: he co-signs from the same page.
     page.click("[data-testid=sign]")

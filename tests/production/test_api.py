@@ -122,9 +122,9 @@ def test_api_docs_list_exactly_the_production_routes() -> None:
     for method, path in documented_routes("Production"):
         match = resolve(
             "/api/v1/"
-            + path.replace("{slug}", "alba").replace(
-                "{uuid}", "00000000-0000-4000-8000-000000000000"
-            )
+            + path.replace("{slug}", "alba")
+            .replace("{fmt}", "csv")
+            .replace("{uuid}", "00000000-0000-4000-8000-000000000000")
         )
         name = match.url_name or ""
         assert name.startswith("production-api"), path

@@ -220,6 +220,9 @@ class Objects:
             if a.membership.person_id not in (self.w.alice.pk, self.w.bob.pk)
         )
 
+    def make_slot(self) -> Any:
+        return self.get_obj("assignment").slot
+
     def make_swap(self) -> Any:
         from rotation import services
 
@@ -278,6 +281,15 @@ class Objects:
         return services.entry_submit(
             actor=alice, organization=org, data=data, idempotency_key=uuid.uuid4()
         ).entry
+
+    def make_workcentre(self) -> Any:
+        return self.get_obj("entry").work_centre
+
+    def make_product(self) -> Any:
+        return self.get_obj("entry").product
+
+    def make_shift(self) -> Any:
+        return self.get_obj("entry").shift
 
     def get_obj(self, name: str) -> Any:
         if name not in self._made:

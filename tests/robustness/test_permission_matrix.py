@@ -261,7 +261,23 @@ RULES: list[Rule] = [
         get={"charlie": NOT_FOUND | NO_METHOD},
         post={"charlie": NOT_FOUND},
     ),
+    # A federation's own minutes: every member of its organisations sees them.
+    Rule(("minutes:list-fed", "minutes:verify-fed"), FED, scope="fed"),
     Rule(("api-minutes-list", "api-minutes-review"), scope="any", api=True),
+    # Only reviewers export; anyone else finds nothing to export (an empty body: 400 first).
+    Rule(
+        ("api-minutes-export",),
+        scope="any",
+        api=True,
+        post={p: NOT_FOUND | FORBIDDEN | _o("400") for p in ("charlie", "bob", "alice")},
+    ),
+    # 409 (classified "400") until the (external, here idle) worker rendered the file.
+    Rule(
+        ("api-minutes-job-file",),
+        {"uuid": "job"},
+        api=True,
+        get={"bob": NOT_FOUND | OK | _o("400"), "alice": NOT_FOUND | OK | _o("400")},
+    ),
     # Verifies the hash given in the query: without one there is nothing to find.
     Rule(
         ("api-minutes-verify",),
@@ -366,6 +382,17 @@ RULES: list[Rule] = [
     Rule(("api-rotation-take",), ASSIGNMENT, api=True),
     Rule(("api-rotation-reassign", "api-rotation-attendance"), ASSIGNMENT, api=True, mandate=True),
     Rule(("api-rotation-swap-answer",), {"uuid": "swap"}, api=True),
+    # Alice proposed the swap: only she cancels it.
+    Rule(
+        ("api-rotation-swap-cancel",),
+        {"uuid": "swap"},
+        api=True,
+        post={"bob": NOT_HOLDER | NOT_FOUND},
+    ),
+    Rule(("api-rotation-week",), ROSTER, api=True),
+    Rule(("api-rotation-calendar",), API_ORG, api=True),
+    Rule(("api-rotation-fill",), {"uuid": "slot"}, api=True, mandate=True),
+    Rule(("rotation:slot",), {"uuid": "slot"}, mandate=True),
     # --- production --------------------------------------------------------------------------
     Rule(("production:dashboard",), ORG),
     Rule(("production:entry-new", "production:import"), ORG),
@@ -382,6 +409,20 @@ RULES: list[Rule] = [
     Rule(("production-api-indicators",), ORG, api=True),
     Rule(("production-api-entry",), ENTRY, api=True),
     Rule(("production-api-amend",), ENTRY, api=True),
+    Rule(("production:workers-search",), ORG),
+    Rule(("production-api-import",), ORG, api=True),
+    Rule(("production-api-export",), ORG | {"fmt": "=csv"}, api=True),
+    Rule(("production-api-sign", "production-api-acknowledge"), ENTRY, api=True),
+    # Members read the set-up; changing it needs a line or roster coordinator's mandate.
+    Rule(
+        ("production-api-work-centres", "production-api-products", "production-api-shifts"),
+        ORG,
+        api=True,
+        mandate=True,
+    ),
+    Rule(("production-api-work-centre",), {"uuid": "workcentre"}, api=True, mandate=True),
+    Rule(("production-api-product",), {"uuid": "product"}, api=True, mandate=True),
+    Rule(("production-api-shift",), {"uuid": "shift"}, api=True, mandate=True),
 ]
 
 

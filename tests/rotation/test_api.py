@@ -9,6 +9,7 @@ from django.urls import resolve, reverse
 
 from governance.models import Mandate
 from rotation.models import Assignment, Roster
+from tests.rotation.conftest import NIGHT
 
 
 def api(user) -> Client:
@@ -198,3 +199,147 @@ def test_api_docs_list_exactly_the_rotation_routes() -> None:
         assert hasattr(getattr(match.func, "cls", None), method.lower()), f"{method} {path}"
         documented.add(name)
     assert documented == {p.name for p in urlpatterns}
+
+
+def _api_roster(bakery, weeks: int = 2) -> Roster:
+    from rotation import services
+
+    bakery.post("Deliveries", cadence="week")
+    return services.roster_generate(
+        actor=bakery.world.alice,
+        organization=bakery.world.org,
+        name="Deliveries",
+        period_start=bakery.monday,
+        period_end=bakery.monday + timedelta(days=7 * weeks - 1),
+    )
+
+
+def test_api_withdraws_an_offer_only_for_the_person_assigned(bakery):
+    w = bakery.world
+    a = Assignment.objects.get(slot__roster=_api_roster(bakery, weeks=1))
+    url = reverse("api-rotation-offer", args=[a.uuid])
+    owner = api(a.membership.person)
+    other = next(m for m in bakery.members if m.pk != a.membership_id)
+    assert owner.post(url, {}, content_type="application/json").status_code == 200
+    assert api(w.charlie).delete(url).status_code == 404
+    assert api(other.person).delete(url).status_code == 403
+    r = owner.delete(url)
+    assert r.status_code == 200 and r.json()["state"] == "active"
+    assert owner.delete(url).status_code == 400  # no longer on offer
+    r = api(other.person).post(reverse("api-rotation-take", args=[a.uuid]))
+    assert r.status_code == 400
+
+
+def test_api_cancels_a_swap_only_for_whoever_proposed_it(bakery):
+    w = bakery.world
+    roster = _api_roster(bakery)
+    first, second = Assignment.objects.filter(slot__roster=roster).order_by("slot__starts_at").all()
+    assert first.membership != second.membership
+    proposer = api(first.membership.person)
+    r = proposer.post(
+        reverse("api-rotation-swaps", args=[w.org.uuid]),
+        {"mine": str(first.uuid), "theirs": str(second.uuid)},
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    url = reverse("api-rotation-swap-cancel", args=[r.json()["uuid"]])
+    assert api(w.charlie).post(url).status_code == 404
+    assert api(second.membership.person).post(url).status_code == 403
+    r = proposer.post(url)
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    assert proposer.post(url).status_code == 400
+    assert proposer.get(reverse("api-rotation-swaps", args=[w.org.uuid])).json() == []
+
+
+def test_api_roster_week_is_the_week_on_the_roster_page(bakery, alice_client):
+    from rotation import services
+
+    w = bakery.world
+    bakery.post("Night cleaning", cadence="shift", shift_start=NIGHT, headcount=2)
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Oven")
+    bakery.post("Oven", cadence="week", qualifications=(q,))
+    roster = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="Two weeks",
+        period_start=bakery.monday,
+        period_end=bakery.monday + timedelta(days=13),
+    )
+    second = (bakery.monday + timedelta(days=9)).isoformat()  # a Wednesday
+    url = reverse("api-rotation-week", args=[roster.uuid])
+    body = api(w.bob).get(url, {"week": second}).json()
+    page = alice_client.get(reverse("rotation:roster", args=[roster.uuid]), {"week": second})
+    rows = page.context["rows"]
+    assert body["week"] == (bakery.monday + timedelta(days=7)).isoformat()
+    assert body["previous_week"] == bakery.monday.isoformat() and body["next_week"] is None
+    assert [s["slot"] for s in body["slots"]] == [str(row.slot.uuid) for row in rows]
+    # Seven nights of two, the oven's week, and the two on Sunday night running into Monday.
+    assert len(rows) == 7 * 2 + 1 + 2
+    assert [s["holder"] and s["holder"]["uuid"] for s in body["slots"]] == [
+        row.holder and str(row.holder.uuid) for row in rows
+    ]
+    oven = next(s for s in body["slots"] if s["post"] == "Oven")
+    assert oven["holder"] is None and oven["unfilled_reasons"][0]["code"] == "not_qualified"
+    # Without a week: the roster's first week (it has not started yet).
+    assert api(w.bob).get(url).json()["week"] == bakery.monday.isoformat()
+    assert api(w.bob).get(url, {"week": "soon"}).status_code == 400
+    assert api(w.charlie).get(url).status_code == 404
+
+
+def test_api_fills_a_slot_nobody_could_take(bakery):
+    from rotation import services
+
+    w = bakery.world
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Oven")
+    bakery.post("Oven", cadence="week", qualifications=(q,))
+    roster = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="Oven",
+        period_start=bakery.monday,
+        period_end=bakery.monday + timedelta(days=6),
+    )
+    slot = roster.slots.get()
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=w.bob_m)
+    url = reverse("api-rotation-fill", args=[slot.uuid])
+    data = {"member": str(w.bob_m.uuid), "reason": "qualified"}
+    assert api(w.charlie).post(url, data, content_type="application/json").status_code == 404
+    assert api(w.bob).post(url, data, content_type="application/json").status_code == 403
+    r = api(w.alice).post(
+        url, {**data, "member": str(w.charlie_m.uuid)}, content_type="application/json"
+    )
+    assert r.status_code == 400 and "member" in r.json()
+    r = api(w.alice).post(url, data, content_type="application/json")
+    assert r.status_code == 201, r.content
+    assert r.json()["member"]["uuid"] == str(w.bob_m.uuid) and r.json()["slot"] == str(slot.uuid)
+    again = api(w.alice).post(url, data, content_type="application/json")
+    assert again.status_code == 400
+
+
+def test_api_resets_my_private_calendar_link(bakery, client):
+    w = bakery.world
+    url = reverse("api-rotation-calendar", args=[w.org.uuid])
+    bob = api(w.bob)
+    old = bob.get(url).json()["url"]
+    assert client.get(old).status_code == 200
+    r = bob.post(url)
+    assert r.status_code == 200
+    new = r.json()["url"]
+    assert new != old
+    assert client.get(old).status_code == 404
+    assert client.get(new).status_code == 200
+    assert bob.get(url).json()["url"] == new
+    # Charlie is not a member: the organisation does not exist for him.
+    assert api(w.charlie).post(url).status_code == 404
+    assert api(w.charlie).get(url).status_code == 404
+
+
+def test_openapi_schema_describes_the_new_rotation_routes(alice_client):
+    paths = alice_client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert "delete" in paths["/api/v1/rotation/assignments/{uuid}/offer/"]
+    assert "post" in paths["/api/v1/rotation/swaps/{uuid}/cancel/"]
+    week = paths["/api/v1/rotation/rosters/{uuid}/week/"]["get"]
+    assert any(p["name"] == "week" for p in week["parameters"])
+    assert "201" in paths["/api/v1/rotation/slots/{uuid}/fill/"]["post"]["responses"]
+    calendar = paths["/api/v1/organizations/{org}/rotation/calendar/"]
+    assert {"get", "post"} <= set(calendar)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import date, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rotation import engine
@@ -191,3 +192,82 @@ def test_share_cap_limits_any_one_persons_share_of_a_post():
     result = engine.solve(engine.Problem(posts={1: post}, members=members, slots=weekly(1, 4)))
     assert len(result.picks) == 2
     assert {r["code"] for u in result.unfilled for r in u.reasons} >= {engine.SHARE_CAP}
+
+
+def _two_coordination_posts(share: int | None) -> engine.Problem:
+    """Member 1 is the only one available for two coordination posts of four weeks each.
+    Each post alone allows half of its turns to one person; the organisation allows a
+    quarter of all coordination turns (2 of 8)."""
+    members = {i: engine.MemberSpec(id=i) for i in (1, 2, 3)}
+    members[2].on_leave = True
+    members[3].on_leave = True
+    kw: dict[str, Any] = {
+        "scope": (1, 2, 3),
+        "max_consecutive": 10,
+        "max_share_percent": 50,
+        "coordination": True,
+    }
+    posts = {
+        1: engine.PostSpec(id=1, lane="post", **kw),
+        2: engine.PostSpec(id=2, lane="task", **kw),
+    }
+    slots = weekly(1, 4) + weekly(2, 4)
+    return engine.Problem(
+        posts=posts, members=members, slots=slots, coordination_share_percent=share
+    )
+
+
+def test_overall_coordination_share_caps_a_person_across_all_coordination_posts():
+    # Without the organisation's cap, each post's own cap lets member 1 hold 2 + 2 turns.
+    uncapped = _two_coordination_posts(None)
+    assert len(engine.solve(uncapped).picks) == 4
+    problem = _two_coordination_posts(25)
+    result = engine.solve(problem)
+    assert [p.member_id for p in result.picks] == [1, 1]
+    assert len(result.unfilled) == 6
+    codes = {r["code"] for u in result.unfilled for r in u.reasons}
+    assert engine.COORDINATION_CAP in codes
+    assert violations(problem, result) == []
+    assert engine.recheck(problem, result.picks) == []
+
+
+def test_checker_and_recheck_catch_a_third_coordination_turn_the_post_caps_allow():
+    problem = _two_coordination_posts(25)
+    # Two turns of post 1 and one of post 2: within each post's cap (2 of 4), above the
+    # overall cap (2 of 8).
+    picks = [
+        engine.Pick((1, 0, 1), 1, "holder", ()),
+        engine.Pick((1, 2, 1), 1, "holder", ()),
+        engine.Pick((2, 1, 1), 1, "holder", ()),
+    ]
+    forced = engine.Result(
+        picks=picks,
+        unfilled=[
+            engine.Unfilled(s.id, s.post_id, ({"code": "x", "n": 1},))
+            for s in problem.slots
+            if s.id not in {p.slot_id for p in picks}
+        ],
+    )
+    found = violations(problem, forced)
+    assert len(found) == 1 and "coordination turns" in found[0]
+    # Replayed in time order, the turn of week 2 is the one too many.
+    assert [(p.slot_id, code) for p, code in engine.recheck(problem, picks)] == [
+        ((1, 2, 1), engine.COORDINATION_CAP)
+    ]
+    assert violations(replace(problem, coordination_share_percent=40), forced) == []
+
+
+def test_overall_coordination_cap_leaves_other_work_alone():
+    members = {1: engine.MemberSpec(id=1)}
+    coord = engine.PostSpec(id=1, scope=(1,), lane="post", coordination=True, max_consecutive=9)
+    task = engine.PostSpec(id=2, scope=(1,), lane="task", max_consecutive=9)
+    problem = engine.Problem(
+        posts={1: coord, 2: task},
+        members=members,
+        slots=weekly(1, 4) + weekly(2, 4),
+        coordination_share_percent=25,
+    )
+    result = engine.solve(problem)
+    post_of = {s.id: s.post_id for s in problem.slots}
+    assert Counter(post_of[p.slot_id] for p in result.picks) == {1: 1, 2: 4}
+    assert violations(problem, result) == []

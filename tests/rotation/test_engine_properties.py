@@ -97,7 +97,12 @@ def problems(draw: st.DrawFn) -> engine.Problem:
     if ids and with_heir:
         takeover[(1, 1)] = draw(st.sampled_from(ids))
     return engine.Problem(
-        posts=posts, members=members, slots=slots, takeover=takeover, seed=draw(st.integers(0, 5))
+        posts=posts,
+        members=members,
+        slots=slots,
+        takeover=takeover,
+        seed=draw(st.integers(0, 5)),
+        coordination_share_percent=draw(st.one_of(st.none(), st.integers(1, 100))),
     )
 
 

@@ -526,3 +526,86 @@ def test_publishing_refuses_a_holder_whose_qualification_lapsed(bakery):
     with pytest.raises(ValidationError, match=r"can no longer take it \(not qualified\)"):
         services.roster_publish(actor=w.alice, roster=r)
     assert Roster.objects.get(pk=r.pk).status == Roster.Status.PROPOSAL
+
+
+def test_overall_share_of_coordination_holds_across_posts_and_is_rechecked(bakery):
+    w = bakery.world
+    assert gov.rules_in_force(organization=w.org).max_coordination_share == 25
+    bakery.post("Facilitation", kind="post", role=Mandate.Role.FACILITATOR, cadence="week")
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    r = roster(bakery, weeks=2)
+    turns = holders(r)
+    assert len(turns) == 4  # a quarter of 4 coordination turns: one each
+    assert len({a.membership_id for a in turns}) == 4
+    facilitation = next(a for a in turns if a.slot.post.name == "Facilitation")
+    minutes = next(
+        a
+        for a in turns
+        if a.slot.post.name == "Minutes" and a.slot.starts_at > facilitation.slot.starts_at
+    )
+    # Each post's own cap (a quarter of its 2 turns, at least one) would allow it; the
+    # share of all coordination in the roster does not.
+    with pytest.raises(ValidationError, match="maximum share of all coordination"):
+        services.assignment_reassign(
+            actor=w.alice, assignment=minutes, membership=facilitation.membership, reason="cover"
+        )
+    free = next(m for m in bakery.members if m.pk not in {a.membership_id for a in turns})
+    new = services.assignment_reassign(
+        actor=w.alice, assignment=minutes, membership=free, reason="cover"
+    )
+    assert new.membership == free
+    # Handing one's own coordination turn over in a swap frees the share again.
+    swap = services.swap_propose(actor=free.person, mine=new, theirs=facilitation)
+    services.swap_answer(actor=facilitation.membership.person, swap=swap, accept=True)
+    assert SwapRequest.objects.get(pk=swap.pk).state == SwapRequest.State.ACCEPTED
+
+
+def test_coordinator_fills_a_slot_nobody_could_take_once_someone_qualifies(bakery):
+    w = bakery.world
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Forklift")
+    bakery.post(
+        "Forklift lead",
+        kind="post",
+        role=Mandate.Role.FACILITATOR,
+        cadence="week",
+        qualifications=(q,),
+    )
+    r = roster(bakery, weeks=2)
+    services.roster_publish(actor=w.alice, roster=r)
+    assert r.report == {"slots": 2, "filled": 0, "unfilled": 2}
+    first = Slot.objects.filter(roster=r).order_by("starts_at").first()
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=w.bob_m)
+    with pytest.raises(PermissionDenied):
+        services.slot_fill(actor=w.bob, slot=first, membership=w.bob_m, reason="qualified now")
+    with pytest.raises(ValidationError, match="not qualified"):
+        services.slot_fill(actor=w.alice, slot=first, membership=w.alice_m, reason="x")
+    with pytest.raises(ValidationError):
+        services.slot_fill(actor=w.alice, slot=first, membership=w.bob_m, reason=" ")
+    with pytest.raises(ValidationError):
+        services.slot_fill(actor=w.alice, slot=first, membership=w.charlie_m, reason="x")
+    a = services.slot_fill(actor=w.alice, slot=first, membership=w.bob_m, reason="qualified now")
+    assert (a.membership, a.role, a.source) == (w.bob_m, "holder", "reassigned")
+    r.refresh_from_db()
+    assert r.report == {"slots": 2, "filled": 1, "unfilled": 1}
+    assert list(selectors.unfilled_slots(roster=r)) == [
+        Slot.objects.filter(roster=r).order_by("starts_at").last()
+    ]
+    # The roster is published, so the post's mandate comes with the slot.
+    m = Mandate.objects.get(source_rotation=a.uuid)
+    assert (m.membership, m.ends_at) == (w.bob_m, first.ends_at)
+    assert AuditEntry.objects.filter(action="rotation.slot_fill").count() == 1
+    with pytest.raises(ValidationError, match="already filled"):
+        services.slot_fill(actor=w.alice, slot=first, membership=w.bob_m, reason="again")
+
+
+def test_slots_of_a_withdrawn_roster_are_not_filled(bakery):
+    w = bakery.world
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Forklift")
+    bakery.post("Forklift", cadence="week", qualifications=(q,))
+    r = roster(bakery, weeks=1)
+    services.roster_withdraw(actor=w.alice, roster=r, reason="wrong dates")
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=w.bob_m)
+    with pytest.raises(ValidationError, match="withdrawn"):
+        services.slot_fill(
+            actor=w.alice, slot=Slot.objects.get(roster=r), membership=w.bob_m, reason="x"
+        )

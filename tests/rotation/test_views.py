@@ -248,3 +248,99 @@ def test_availability_and_qualification_pages(bakery, alice_client, bob_client):
     )
     assert r.status_code == 302
     assert q.grants.get().membership == w.bob_m
+
+
+def _proposal(bakery) -> Roster:
+    bakery.post("Minutes", kind="post", role=Mandate.Role.MINUTE_TAKER, cadence="week")
+    return services.roster_generate(
+        actor=bakery.world.alice,
+        organization=bakery.world.org,
+        name="Minutes",
+        period_start=bakery.monday,
+        period_end=bakery.monday + timedelta(days=6),
+    )
+
+
+def test_any_member_publishes_on_the_page_by_citing_the_assemblys_decision(
+    bakery, bob_client, charlie_client
+):
+    from governance import services as gov
+    from tests import factories
+
+    w = bakery.world
+    proposal = _proposal(bakery)
+    page_url = reverse("rotation:roster", args=[proposal.uuid])
+    publish_url = reverse("rotation:roster-publish", args=[proposal.uuid])
+    page = bob_client.get(page_url)
+    # Bob holds no mandate: no publish button, and no decision names the roster yet.
+    assert not page.context["can_publish"]
+    assert 'data-testid="no-decision"' in page.content.decode()
+    assert page_url in page.content.decode()
+    decision = gov.decision_record(
+        actor=w.alice,
+        organization=w.org,
+        title="Minute-takers for the week",
+        text="The assembly adopts the roster.",
+        body="General assembly",
+        links=["https://coop.example" + page_url],
+    )
+    page = bob_client.get(page_url).content.decode()
+    assert 'data-testid="publish-by-decision"' in page
+    assert f'value="{decision.uuid}"' in page
+    # The founding decision is in the register but not about this roster.
+    founding = factories.founding_decision(w.org)
+    assert f'value="{founding.uuid}"' not in page
+    r = bob_client.post(publish_url, {"decision": str(founding.uuid)}, follow=True)
+    assert r.status_code == 200
+    proposal.refresh_from_db()
+    assert proposal.status == Roster.Status.PROPOSAL
+    assert [m.level_tag for m in r.context["messages"]] == ["error"]
+    assert charlie_client.post(publish_url, {"decision": str(decision.uuid)}).status_code == 404
+    r = bob_client.post(publish_url, {"decision": str(decision.uuid)})
+    assert r.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.status == Roster.Status.PUBLISHED
+    assert proposal.published_by_decision == decision
+    holder = Assignment.objects.get(slot__roster=proposal, role="holder")
+    assert Mandate.objects.filter(source_rotation=holder.uuid).exists()
+    # Once published the form is gone.
+    assert bob_client.get(page_url).context["decision_form"] is None
+
+
+def test_coordinator_fills_an_unfilled_slot_from_its_page(
+    bakery, alice_client, bob_client, charlie_client
+):
+    w = bakery.world
+    q = services.qualification_create(actor=w.alice, organization=w.org, name="Forklift")
+    bakery.post("Forklift", cadence="week", qualifications=(q,))
+    r = services.roster_generate(
+        actor=w.alice,
+        organization=w.org,
+        name="Forklift",
+        period_start=bakery.monday,
+        period_end=bakery.monday + timedelta(days=6),
+    )
+    slot = r.slots.get()
+    slot_url = reverse("rotation:slot", args=[slot.uuid])
+    roster_page = alice_client.get(reverse("rotation:roster", args=[r.uuid])).content.decode()
+    assert slot_url in roster_page
+    assert charlie_client.get(slot_url).status_code == 404
+    assert bob_client.get(slot_url).context["form"] is None
+    page = alice_client.get(slot_url)
+    assert page.context["form"] is not None and page.context["why"]
+    services.qualification_attest(actor=w.alice, qualification=q, candidate=w.bob_m)
+    fill = {"membership": str(w.bob_m.uuid), "reason": "Bob qualified on Friday"}
+    assert bob_client.post(slot_url, fill).status_code == 403
+    assert charlie_client.post(slot_url, fill).status_code == 404
+    # Someone not qualified is refused with the reason, and nothing changes.
+    r2 = alice_client.post(slot_url, {**fill, "membership": str(w.alice_m.uuid)}, follow=True)
+    assert [m.level_tag for m in r2.context["messages"]] == ["error"]
+    assert not Assignment.objects.filter(slot=slot).exists()
+    r2 = alice_client.post(slot_url, fill)
+    a = Assignment.objects.get(slot=slot)
+    assert r2.status_code == 302 and r2["Location"] == reverse("rotation:assignment", args=[a.uuid])
+    assert (a.membership, a.reason) == (w.bob_m, "Bob qualified on Friday")
+    page = alice_client.get(slot_url)
+    assert page.context["form"] is None and page.context["holder"] == a
+    roster_page = alice_client.get(reverse("rotation:roster", args=[r.uuid]))
+    assert roster_page.context["unfilled"] == []

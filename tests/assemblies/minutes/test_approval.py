@@ -139,30 +139,141 @@ def test_rejecting_a_correction_needs_a_reason(world: Any, record: Any) -> None:
     services.correction_resolve(actor=world.alice, correction=c, accept=False, response="Sí fue")
 
 
-def test_next_assembly_approves_and_records_a_decision(world: Any, record: Any) -> None:
+def _decide(world: Any, proposal: Any, *, block: bool = False) -> Any:
+    """The assembly holds a consensus round on the proposal (bob blocks when told to)."""
+    rnd = live.round_open(actor=world.alice, proposal=proposal)
+    live.position_state(actor=world.alice, round=rnd, stance="agree")
+    if block:
+        live.position_state(actor=world.bob, round=rnd, stance="block", text="Falta el horno")
+    else:
+        live.position_state(actor=world.bob, round=rnd, stance="agree")
+    live.round_close(actor=world.alice, round=rnd)
+    proposal.refresh_from_db()
+    return proposal
+
+
+def test_next_assembly_approves_by_a_decision_in_its_register(world: Any, record: Any) -> None:
     minutes = record.minutes
     nxt = _next_assembly(world)
     with pytest.raises(ValidationError):  # not circulated yet
-        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+        services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
     services.minutes_review_open(actor=world.alice, minutes=minutes)
     end_amendment_window(minutes)
     with pytest.raises(ValidationError):  # the same assembly cannot approve itself
-        services.minutes_approve_at_assembly(
+        services.minutes_approval_propose(
             actor=world.alice, minutes=minutes, assembly=record.assembly
         )
-    with pytest.raises(PermissionDenied):
-        services.minutes_approve_at_assembly(actor=world.bob, minutes=minutes, assembly=nxt)
+    with pytest.raises(PermissionDenied):  # only the next assembly's facilitator puts it
+        services.minutes_approval_propose(actor=world.bob, minutes=minutes, assembly=nxt)
     with pytest.raises(ValidationError):  # this organisation's rule is not signatures
         services.minutes_sign(actor=world.bob, minutes=minutes)
-    version = services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+    with pytest.raises(ValidationError):  # nothing was put to the assembly: no click approves
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+    proposal = services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    assert proposal.assembly_id == nxt.pk and proposal.item.kind == "decision"
+    draft = selectors.draft_hash(minutes=minutes)
+    assert proposal.current_version is not None and draft in proposal.current_version.text
+    with pytest.raises(ValidationError):  # put once is enough
+        services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    with pytest.raises(ValidationError):  # not decided yet
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+    _decide(world, proposal)
+    decision = proposal.decision
+    assert decision is not None and decision.body == nxt.title
+    version = services.minutes_approve_at_assembly(actor=world.bob, minutes=minutes)
     approval = json.loads(version.approval)
     assert approval["method"] == "next_assembly"
     assert approval["approving_assembly"]["uuid"] == str(nxt.uuid)
-    assert approval["approvers"][0]["name"] == "Alice Aponte"
-    assert version.decision is not None
-    assert Decision.objects.get(pk=version.decision.pk).attendance["present"] == 2
+    assert approval["approving_assembly"]["present"] == 2
+    assert approval["decision"]["uuid"] == str(decision.uuid)
+    assert approval["decision"]["number"] == decision.number
+    assert approval["decision"]["proposal"] == str(proposal.uuid)
+    assert approval["draft_hash"] == draft
+    assert {a["name"] for a in approval["approvers"]} == {"Alice Aponte", "Bob Blanco"}
+    assert version.decision_id == decision.pk
+    assert Decision.objects.get(pk=decision.pk).attendance["present"] == 2
     minutes.refresh_from_db()
     assert minutes.status == Minutes.Status.APPROVED
+    # The decision belongs to the next assembly's record: its own minutes list it.
+    nxt_minutes = services.minutes_start(actor=world.alice, assembly=nxt)
+    items = selectors.draft_content(minutes=nxt_minutes)["items"]
+    assert [d["uuid"] for i in items for d in i["decisions"]] == [str(decision.uuid)]
+    assert selectors.chain_problems(organization=world.org) == []
+
+
+def test_a_blocked_approval_approves_nothing(world: Any, record: Any) -> None:
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
+    nxt = _next_assembly(world)
+    proposal = services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    _decide(world, proposal, block=True)
+    assert proposal.status == "held"
+    with pytest.raises(ValidationError):
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+    minutes.refresh_from_db()
+    assert minutes.status == Minutes.Status.REVIEW and not minutes.versions.exists()
+
+
+def test_an_approval_is_for_the_text_the_assembly_saw(world: Any, record: Any) -> None:
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
+    nxt = _next_assembly(world)
+    proposal = services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    _decide(world, proposal)
+    # The minute-taker changes the draft after the assembly decided on it.
+    services.minutes_notes_set(actor=world.alice, minutes=minutes, text="Añadido después")
+    with pytest.raises(ValidationError):
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+    assert not minutes.versions.exists()
+    # Put again, the assembly decides on the new text.
+    again = services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    assert again.pk != proposal.pk
+    _decide(world, again)
+    version = services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+    assert json.loads(version.content)["notes"] == "Añadido después"
+    assert again.decision is not None
+    assert json.loads(version.approval)["decision"]["uuid"] == str(again.decision.uuid)
+
+
+def test_an_amended_approval_does_not_approve_the_draft(world: Any, record: Any) -> None:
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
+    nxt = _next_assembly(world)
+    proposal = services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
+    live.proposal_amend(actor=world.bob, proposal=proposal, text="Se aprueban salvo el punto 2.")
+    _decide(world, proposal)
+    with pytest.raises(ValidationError):
+        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes)
+
+
+def test_approval_pages_put_it_to_the_assembly_and_record_it(
+    world: Any, record: Any, alice_client: Any
+) -> None:
+    minutes = record.minutes
+    services.minutes_review_open(actor=world.alice, minutes=minutes)
+    end_amendment_window(minutes)
+    nxt = _next_assembly(world)
+    page = alice_client.get(f"/minutes/{minutes.uuid}/").content.decode()
+    assert 'data-testid="propose-approval"' in page and 'data-testid="approve"' not in page
+    r = alice_client.post(f"/minutes/{minutes.uuid}/do/propose_approval/", {"assembly": nxt.uuid})
+    assert r.status_code == 302
+    minutes.refresh_from_db()
+    proposal = minutes.approval_proposal
+    assert proposal is not None
+    page = alice_client.get(f"/minutes/{minutes.uuid}/").content.decode()
+    assert 'data-testid="approval-proposal"' in page and 'data-testid="approve"' not in page
+    _decide(world, proposal)
+    page = alice_client.get(f"/minutes/{minutes.uuid}/").content.decode()
+    assert 'data-testid="approve"' in page
+    alice_client.post(f"/minutes/{minutes.uuid}/do/approve/")
+    minutes.refresh_from_db()
+    assert minutes.status == Minutes.Status.APPROVED
+    version = minutes.versions.get()
+    page = alice_client.get(f"/minutes/versions/{version.uuid}/").content.decode()
+    assert str(proposal.decision.number) in page and proposal.decision.text[:20] in page
 
 
 def test_signatures_approve_only_the_text_that_was_signed(world: Any, record: Any) -> None:
@@ -278,11 +389,12 @@ def test_the_next_assembly_cannot_approve_before_the_window_closes(world: Any, r
     services.minutes_review_open(actor=world.alice, minutes=minutes)
     nxt = _next_assembly(world)
     with pytest.raises(ValidationError):
-        services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+        services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
     minutes.refresh_from_db()
     assert minutes.status == Minutes.Status.REVIEW and not minutes.versions.exists()
+    assert minutes.approval_proposal is None
     end_amendment_window(minutes)
-    services.minutes_approve_at_assembly(actor=world.alice, minutes=minutes, assembly=nxt)
+    services.minutes_approval_propose(actor=world.alice, minutes=minutes, assembly=nxt)
 
 
 def test_without_an_amendment_window_signatures_approve_at_once(world: Any, record: Any) -> None:

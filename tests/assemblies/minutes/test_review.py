@@ -157,7 +157,13 @@ def test_api_lists_details_verifies_and_queues_pdf(
 
     assert canonical.verify_document(doc)
     v = alice_client.get("/api/v1/minutes/verify/", {"organization": world.org.slug}).json()
-    assert v == {"organization": world.org.slug, "ok": True, "length": 1, "problems": []}
+    assert v == {
+        "organization": world.org.slug,
+        "federation": None,
+        "ok": True,
+        "length": 1,
+        "problems": [],
+    }
     r = alice_client.post(f"/api/v1/minutes/versions/{approved.uuid}/pdf/", {"variant": "pdfa"})
     assert r.status_code == 202 and r.json()["status"] == "queued"
     assert (
