@@ -37,7 +37,10 @@ def emit(
         sql = f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
         with connection.cursor() as cursor:
             cursor.execute(sql, [assembly.pk])
-            seq = int(cursor.fetchone()[0])
+            row = cursor.fetchone()
+        if row is None:
+            raise Assembly.DoesNotExist(f"assembly {assembly.pk} is gone")
+        seq = int(row[0])
         assembly.last_seq = seq
         html = render_regions(assembly, region_list) if region_list else ""
         event = AssemblyEvent.objects.create(

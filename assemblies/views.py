@@ -337,6 +337,9 @@ def _mandate_agree(request: HttpRequest, a: Assembly) -> str:
     if not found:
         raise ValidationError(_("No member has that number."))
     if len(found) > 1:
+        if not services.is_facilitator(user=request.user, assembly=a):
+            # Without a mandate this form is no directory of the federation's members.
+            raise ValidationError(_("Several members match: give the full name."))
         raise ValidationError(
             _("Several members match (%(names)s): give the full name.")
             % {"names": ", ".join(f"{m.display_name} ({m.organization})" for m in found[:5])}

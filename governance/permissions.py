@@ -145,8 +145,15 @@ def may(user: Any, action: str, target: Governed, at: datetime | None = None) ->
                 source_decision__federation_id=scope.federation_id,
             )
         return mandates.filter(from_federation).exists()
+    # A mandate over one object counts here only if the organisation's own decision (or its
+    # rotation) granted it: a federation's decision governs federation objects only.
+    own = (
+        ~Q(scope_kind=Mandate.ScopeKind.OBJECT)
+        | Q(source_decision__isnull=True)
+        | Q(source_decision__organization_id=scope.organization_id)
+    )
     return mandates.filter(
-        _covers(scope), membership__organization_id=scope.organization_id
+        _covers(scope), own, membership__organization_id=scope.organization_id
     ).exists()
 
 

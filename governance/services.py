@@ -572,8 +572,14 @@ def mandate_revoke(
     decision: Decision | None = None,
     check_permission: bool = True,
 ) -> Mandate:
+    # A mandate granted by a federation's decision answers to that federation.
+    body: Organization | Federation = mandate.membership.organization
+    if mandate.federation_id is not None:
+        body = mandate.federation  # type: ignore[assignment]
+    elif mandate.source_decision_id is not None and mandate.source_decision.federation_id:  # type: ignore[union-attr]
+        body = mandate.source_decision.federation  # type: ignore[union-attr,assignment]
     if check_permission:
-        require(actor, "mandate.revoke", mandate.membership.organization)
+        require(actor, "mandate.revoke", body)
     if not reason.strip():
         raise ValidationError(_("Say why the mandate is revoked."))
     if mandate.revoked_at is not None:

@@ -517,17 +517,23 @@ class ImportOutSerializer(serializers.Serializer):
 @parser_classes([MultiPartParser])
 def entries_import(request: Request, slug: str) -> Response:
     org = gov_selectors.organization_get_for_member(user=request.user, slug=slug)
+
+    def refused(messages: Any) -> Response:
+        # A file that cannot be read answers in the same shape as rows that fail (row 0:
+        # the whole file), so a client reads one kind of 400.
+        errors = [{"row": 0, "field": "file", "message": str(m)} for m in messages]
+        return Response(ImportOutSerializer({"imported": 0, "errors": errors}).data, status=400)
+
     s = ImportInSerializer(data=request.data)
-    s.is_valid(raise_exception=True)
+    if not s.is_valid():
+        return refused([m for ms in s.errors.values() for m in ms])
     upload = s.validated_data["file"]
     if upload.size > csv_io.MAX_UPLOAD:
-        raise serializers.ValidationError({"file": [_("The file is too large (at most 25 MB).")]})
+        return refused([_("The file is too large (at most 25 MB).")])
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise serializers.ValidationError(
-            {"file": [_("Save the file as CSV UTF-8 and try again.")]}
-        ) from None
+        return refused([_("Save the file as CSV UTF-8 and try again.")])
     result = csv_io.entries_import_csv(actor=request.user, organization=org, text=text)
     body = ImportOutSerializer({"imported": result.imported, "errors": result.errors}).data
     return Response(body, status=status.HTTP_201_CREATED if result.ok else 400)

@@ -267,11 +267,16 @@ def _mandate_holders(assembly: Assembly, role: str, present_ids: set[int]) -> li
         )
         body = Q(membership__organization_id=assembly.organization_id)
     else:
-        # A federation's assembly is run under federation mandates.
+        # A federation's assembly is run under federation mandates, or under a mandate for
+        # this assembly that the federation's decision (taken at the opening) granted.
         held = Q(
             scope_kind=Mandate.ScopeKind.FEDERATION,
             federation_id=assembly.federation_id,
             membership_id__in=present_ids,
+        ) | Q(
+            scope_kind=Mandate.ScopeKind.OBJECT,
+            object_uuid=assembly.uuid,
+            source_decision__federation_id=assembly.federation_id,
         )
         body = Q()
     mandates = (

@@ -92,10 +92,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._write_lock().release()
 
     def _commit(self) -> Any:
-        try:
-            return super()._commit()  # type: ignore[misc]  # not in the stubs
-        finally:
-            self._release_write_lock()
+        # Released only once committed: after a failed COMMIT the transaction is still open,
+        # and the rollback (or close) that follows releases it.
+        result = super()._commit()  # type: ignore[misc]  # not in the stubs
+        self._release_write_lock()
+        return result
 
     def _rollback(self) -> Any:
         try:

@@ -213,6 +213,27 @@ def test_federation_assembly_agrees_its_facilitator_in_the_federation_register(
         actor=world.rosa, federation=world.federation, title="Otra", starts_at=timezone.now()
     )
     assert not services.is_facilitator(user=world.alice, assembly=other)
+    # A federation's decision governs federation objects only: pointed at an organisation's
+    # own assembly it grants nothing there.
+    own = open_assembly(world)
+    stray = gov.mandate_grant(
+        actor=world.rosa,
+        membership=world.bob_m,
+        role=Mandate.Role.FACILITATOR,
+        ends_at=timezone.now() + timedelta(hours=2),
+        decision=decision,
+        object_kind="assembly",
+        object_uuid=own.uuid,
+        check_permission=False,
+    )
+    assert stray.scope_kind == Mandate.ScopeKind.OBJECT
+    assert not services.is_facilitator(user=world.bob, assembly=own)
+    # The mandate answers to the federation: its facilitator revokes it, not Alice's own
+    # organisation.
+    with pytest.raises(PermissionDenied):
+        gov.mandate_revoke(actor=world.bob, mandate=mandate, reason="No")
+    gov.mandate_revoke(actor=world.rosa, mandate=mandate, reason="Se turna otra persona")
+    assert not services.is_facilitator(user=world.alice, assembly=a)
     # Someone outside the federation's organisations cannot hold it.
     outsider = factories.make_user("zoe")
     factories.found_org("Fuera de la red", [outsider])

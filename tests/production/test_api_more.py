@@ -97,7 +97,15 @@ def test_api_import_is_all_or_nothing_with_row_errors(line: Line, bob_client: Cl
 def test_api_import_refuses_what_is_not_utf8(line: Line, bob_client: Client) -> None:
     latin = SimpleUploadedFile("p.csv", "date,work_centre\nMañana,x\n".encode("latin-1"))
     r = bob_client.post(f"{_base(line)}/import/", {"file": latin})
-    assert r.status_code == 400 and "file" in r.json()
+    assert r.status_code == 400
+    # The same shape as row errors (row 0: the whole file), as the schema says.
+    body = r.json()
+    assert body["imported"] == 0 and [(e["row"], e["field"]) for e in body["errors"]] == [
+        (0, "file")
+    ]
+    r = bob_client.post(f"{_base(line)}/import/", {})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "file"
+    assert LogEntry.objects.count() == 0
 
 
 def test_api_export_csv_and_xlsx(line: Line, bob_client: Client) -> None:
