@@ -349,7 +349,13 @@ def test_federation_page_for_members_of_its_organisations(world, bob_client, ros
     html = rosa_client.get(url).content.decode()
     assert "Panadería La Alba" in html and "Taller Ceiba" in html
     assert "Rosa Rivas" in html  # the reviewer's mandate is public to the federation
-    assert bob_client.get(url).status_code == 200
+    slug = world.federation.slug
+    # The federation's assemblies and minutes are a click away; review only for reviewers.
+    assert f"/f/{slug}/assemblies/" in html and f"/f/{slug}/minutes/" in html
+    assert reverse("minutes:review", args=[slug]) in html
+    bob_page = bob_client.get(url)
+    assert bob_page.status_code == 200
+    assert reverse("minutes:review", args=[slug]) not in bob_page.content.decode()
     outsider = factories.make_user("olga")
     factories.found_org("Comuna Aislada", [outsider])
     c = Client()
