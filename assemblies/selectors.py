@@ -64,6 +64,7 @@ def assembly_get_for_member(*, user: Any, uuid: Any) -> Assembly:
     assembly = (
         Assembly.objects.filter(uuid=uuid)
         .select_related("organization", "federation", "current_item")
+        .order_by()  # unique uuid: the default ordering would only cost compiling it
         .first()
     )
     if assembly is None or membership_for(user=user, assembly=assembly, remember=True) is None:
@@ -116,6 +117,7 @@ def round_get(*, assembly: Assembly, uuid: Any) -> ConsensusRound:
     r = (
         ConsensusRound.objects.filter(proposal__assembly=assembly, uuid=uuid)
         .select_related("proposal")
+        .order_by()  # the default ordering joins the proposal's own ordering: not needed
         .first()
     )
     if r is None:
@@ -128,6 +130,7 @@ def vote_get(*, assembly: Assembly, uuid: Any) -> Vote:
     v = (
         Vote.objects.filter(proposal__assembly=assembly, uuid=uuid)
         .select_related("proposal")
+        .order_by()  # as in round_get
         .first()
     )
     if v is None:
@@ -543,9 +546,11 @@ def positions_with_reasons(*, round: ConsensusRound) -> list[Position]:
 
 
 def my_position(*, round: ConsensusRound, membership: Membership) -> Position | None:
-    return Position.objects.filter(
-        round=round, membership=membership, superseded_at__isnull=True
-    ).first()
+    return (
+        Position.objects.filter(round=round, membership=membership, superseded_at__isnull=True)
+        .order_by()
+        .first()
+    )
 
 
 def position_history(*, round: ConsensusRound) -> list[Position]:

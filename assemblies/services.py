@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,7 +15,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assemblies import events, fragments, selectors
+from assemblies import bursts, events, fragments, selectors
 from assemblies.models import (
     AgendaItem,
     Assembly,
@@ -912,11 +913,39 @@ class PositionResult:
     replaced: Position | None
 
 
-@transaction.atomic
 def position_state(
     *, actor: Any, round: ConsensusRound, stance: str, text: str = ""
 ) -> PositionResult:
     """State my position. A second one replaces the first; the change is kept."""
+    with bursts.gate.answering(("round", round.pk), partial(_round_tally_catch_up, round.pk)) as b:
+        return _position_state(actor=actor, round=round, stance=stance, text=text, burst=b)
+
+
+@transaction.atomic
+def _round_tally_catch_up(round_pk: int) -> None:
+    """The tally event a burst of positions skipped (see `assemblies.bursts`)."""
+    rnd = (
+        ConsensusRound.objects.select_for_update()
+        .select_related("proposal__assembly")
+        .get(pk=round_pk)
+    )
+    if rnd.closed_at is not None:
+        return  # closing the round rendered it with its final tally
+    tally = selectors.round_tally(round=rnd)
+    _emit(
+        rnd.proposal.assembly,
+        "round.position",
+        ["round_tally"],
+        hints={"round": rnd, "tally": tally},
+        round=str(rnd.uuid),
+        tally=tally,
+    )
+
+
+@transaction.atomic
+def _position_state(
+    *, actor: Any, round: ConsensusRound, stance: str, text: str, burst: bursts.Burst
+) -> PositionResult:
     assembly = round.proposal.assembly
     membership = _participant(actor, assembly)
     if stance not in Position.Stance.values:
@@ -939,6 +968,7 @@ def position_state(
     previous = (
         Position.objects.select_for_update()
         .filter(round=rnd, membership=membership, superseded_at__isnull=True)
+        .order_by()  # the default ordering would join the round and its proposal
         .first()
     )
     if previous is not None:
@@ -966,15 +996,16 @@ def position_state(
         stance=stance,
         replaced=getattr(previous, "stance", None),
     )
-    tally = selectors.round_tally(round=rnd)
-    _emit(
-        assembly,
-        "round.position",
-        ["round_tally"],
-        hints={"round": rnd, "tally": tally},
-        round=str(rnd.uuid),
-        tally=tally,
-    )
+    if burst.emit_now():
+        tally = selectors.round_tally(round=rnd)
+        _emit(
+            assembly,
+            "round.position",
+            ["round_tally"],
+            hints={"round": rnd, "tally": tally},
+            round=str(rnd.uuid),
+            tally=tally,
+        )
     return PositionResult(position=position, replaced=previous)
 
 
@@ -1163,10 +1194,24 @@ def vote_open(
     return vote
 
 
-@transaction.atomic
 def ballot_cast(*, actor: Any, vote: Vote, choice: str) -> VoteParticipation:
     """One phone ballot per person. In a secret vote the ballot carries no name; only the
     fact of having voted is kept with the person."""
+    with bursts.gate.answering(("vote", vote.pk), partial(_vote_tally_catch_up, vote.pk)) as b:
+        return _ballot_cast(actor=actor, vote=vote, choice=choice, burst=b)
+
+
+@transaction.atomic
+def _vote_tally_catch_up(vote_pk: int) -> None:
+    """The tally event a burst of ballots skipped (see `assemblies.bursts`)."""
+    v = Vote.objects.select_for_update().select_related("proposal__assembly").get(pk=vote_pk)
+    if v.closed_at is not None:
+        return  # closing the vote rendered it with its result
+    _emit(v.proposal.assembly, "vote.ballot", ["vote_tally"], hints={"vote": v}, vote=str(v.uuid))
+
+
+@transaction.atomic
+def _ballot_cast(*, actor: Any, vote: Vote, choice: str, burst: bursts.Burst) -> VoteParticipation:
     assembly = vote.proposal.assembly
     membership = _participant(actor, assembly)
     if choice not in ("yes", "no", "abstain"):
@@ -1192,7 +1237,8 @@ def ballot_cast(*, actor: Any, vote: Vote, choice: str) -> VoteParticipation:
         raise ValidationError(voted) from exc
     # The audit names who voted, never the choice of a secret ballot.
     _audit(actor, assembly, "vote.ballot", obj=v, **({} if v.secret else {"choice": choice}))
-    _emit(assembly, "vote.ballot", ["vote_tally"], hints={"vote": v}, vote=str(v.uuid))
+    if burst.emit_now():
+        _emit(assembly, "vote.ballot", ["vote_tally"], hints={"vote": v}, vote=str(v.uuid))
     return participation
 
 

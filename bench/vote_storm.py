@@ -41,8 +41,14 @@ async def storm(
 
     statuses: Counter[int] = Counter()
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections expire on the client before uvicorn's 5 s keep-alive closes them: at
+    # 5 s on both sides (httpx's default), a request sent on a connection the server was
+    # closing at that moment failed with ReadError, in about half the runs.
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
     last = 0.0
+    t0 = time.perf_counter()
     async with httpx.AsyncClient(base_url=server.base, timeout=120, limits=limits) as http:
 
         async def one(p: Any) -> None:
@@ -55,7 +61,12 @@ async def storm(
                     statuses[r.status_code] += 1
                 except httpx.HTTPError as exc:
                     statuses[-1] += 1
-                    print("request failed:", type(exc).__name__, flush=True)
+                    print(
+                        "request failed:",
+                        type(exc).__name__,
+                        f"after {time.perf_counter() - t0:.1f} s",
+                        flush=True,
+                    )
                 last = time.perf_counter()
 
         start = time.perf_counter()
@@ -102,8 +113,14 @@ async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[s
     print(f"{len(clients)} clients connected in {time.perf_counter() - t:.1f} s", flush=True)
     await asyncio.sleep(2)
 
+    cpu = server.cpu_seconds()
     noop_s, noop_status, _ = await storm(server, people, "/bench/noop/", None, args.concurrency)
-    print(f"no-op POST: {len(people) / noop_s:.0f}/s {dict(noop_status)}", flush=True)
+    noop_cpu, cpu = server.cpu_seconds() - cpu, server.cpu_seconds()
+    print(
+        f"no-op POST: {len(people) / noop_s:.0f}/s {dict(noop_status)}, "
+        f"server CPU {1000 * noop_cpu / len(people):.1f} ms each",
+        flush=True,
+    )
     await asyncio.sleep(1)
 
     path = f"/api/v1/assemblies/{seeded.assembly_uuid}/rounds/{seeded.round_uuid}/positions/"
@@ -111,7 +128,12 @@ async def run(args: argparse.Namespace, backend: Backend, seeded: Any) -> dict[s
     pos_s, pos_status, last_write = await storm(
         server, people, path, {"stance": "agree"}, args.concurrency
     )
-    print(f"positions: {len(people) / pos_s:.0f}/s {dict(pos_status)}", flush=True)
+    pos_cpu = server.cpu_seconds() - cpu
+    print(
+        f"positions: {len(people) / pos_s:.0f}/s {dict(pos_status)}, "
+        f"server CPU {1000 * pos_cpu / len(people):.1f} ms each (frames to the sockets included)",
+        flush=True,
+    )
     final = db_last_seq(seeded.assembly_pk)
     deadline = time.perf_counter() + 10
     while time.perf_counter() < deadline and any(c.seq != final for c in clients):

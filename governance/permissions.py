@@ -85,7 +85,13 @@ def memberships_for(user: Any, scope: Scope, at: datetime | None = None) -> list
     q = _membership_filter(scope, at)
     if q is None:
         return []
-    return list(Membership.objects.filter(q, person=user).exclude(status=Membership.Status.LEFT))
+    # Ordered by keys, not by the model's default (names of the organisation and person),
+    # which would join two tables on every request that checks a permission.
+    return list(
+        Membership.objects.filter(q, person=user)
+        .exclude(status=Membership.Status.LEFT)
+        .order_by("organization_id", "pk")
+    )
 
 
 def active_mandates(

@@ -41,6 +41,21 @@ def _race(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
+def _open_round(world: Any, extra: int) -> tuple[Any, Any, list[Any]]:
+    """An open round with alice, bob and `extra` more members present."""
+    a = open_assembly(world)
+    with_item(world, a)
+    everyone_in(world, a)
+    people = [world.alice, world.bob]
+    for i in range(extra):
+        u = factories.make_user(f"racer{i}")
+        factories.add_member(world.org, u)
+        services.attendance_check_in(actor=u, assembly=a)
+        people.append(u)
+    p = services.proposal_create(actor=world.bob, assembly=a, title="T", text="Texto")
+    return a, services.round_open(actor=world.alice, proposal=p), people
+
+
 @pytest.mark.django_db(transaction=True)
 def test_double_check_in_at_the_same_moment_stores_one(world: Any) -> None:
     a = open_assembly(world)
@@ -54,17 +69,7 @@ def test_double_check_in_at_the_same_moment_stores_one(world: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_positions_keep_one_current_each_and_a_gapless_log(world: Any) -> None:
-    a = open_assembly(world)
-    with_item(world, a)
-    everyone_in(world, a)
-    people = [world.alice, world.bob]
-    for i in range(6):
-        u = factories.make_user(f"racer{i}")
-        factories.add_member(world.org, u)
-        services.attendance_check_in(actor=u, assembly=a)
-        people.append(u)
-    p = services.proposal_create(actor=world.bob, assembly=a, title="T", text="Texto")
-    rnd = services.round_open(actor=world.alice, proposal=p)
+    a, rnd, people = _open_round(world, 6)
     calls: list[Callable[[], Any]] = []
     for u in people:
         calls.append(partial(services.position_state, actor=u, round=rnd, stance="agree"))
@@ -82,3 +87,28 @@ def test_concurrent_positions_keep_one_current_each_and_a_gapless_log(world: Any
         AssemblyEvent.objects.filter(assembly=a).order_by("seq").values_list("seq", flat=True)
     )
     assert seqs == list(range(1, a.last_seq + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_storm_of_positions_ends_with_the_true_tally_on_screen(world: Any) -> None:
+    """Positions at once: their tally events are paced (assemblies.bursts), and the last
+    one, on every screen, is the database's tally."""
+    a, rnd, people = _open_round(world, 10)
+    stances = ["agree", "stand_aside"]
+    results = _race(
+        [
+            partial(
+                services.position_state,
+                actor=u,
+                round=rnd,
+                stance=stances[i % 2],
+                text="" if i % 2 == 0 else "Me abstengo",
+            )
+            for i, u in enumerate(people)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    tallies = list(AssemblyEvent.objects.filter(assembly=a, kind="round.position").order_by("seq"))
+    assert 1 <= len(tallies) < len(people)
+    assert tallies[-1].data["tally"] == {"agree": 6, "concern": 0, "stand_aside": 6, "block": 0}
+    assert "De acuerdo: 6" in tallies[-1].html or "Agree: 6" in tallies[-1].html
