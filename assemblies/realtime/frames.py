@@ -7,7 +7,10 @@ from typing import Any
 
 
 def _encode(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # ASCII on purpose (accents as \u escapes, a few bytes more): the server encodes the text
+    # to UTF-8 once per socket, and a 40 KB frame with one accent in it took 53 us to encode
+    # against ~1 us for pure ASCII, 70 ms per event for 1,300 sockets.
+    return json.dumps(obj, separators=(",", ":"))
 
 
 def events(first: int, last: int, html: str) -> str:
