@@ -23,8 +23,11 @@ from governance.models import Membership
 TAG = ["assemblies"]
 
 
-def _assembly(request: Request, uuid: Any) -> Assembly:
-    return selectors.assembly_get_for_member(user=request.user, uuid=uuid)
+def _assembly(request: Request, uuid: Any, *, bare: bool = False) -> Assembly:
+    """`bare`: without its body and current item, for the writes of a storm (positions,
+    ballots) that need neither."""
+    related = () if bare else selectors.PAGE_RELATED
+    return selectors.assembly_get_for_member(user=request.user, uuid=uuid, related=related)
 
 
 def _input(serializer_class: type[Any], request: Request) -> dict[str, Any]:
@@ -416,7 +419,7 @@ def round_detail(request: Request, uuid: Any, round: Any) -> Response:
 )
 @api_view(["POST"])
 def position_state(request: Request, uuid: Any, round: Any) -> Response:
-    r = _round(_assembly(request, uuid), round)
+    r = _round(_assembly(request, uuid, bare=True), round)
     result = services.position_state(
         actor=request.user, round=r, **_input(s.ConsensusPositionIn, request)
     )
@@ -470,7 +473,7 @@ def vote_detail(request: Request, uuid: Any, vote: Any) -> Response:
 @extend_schema(tags=TAG, request=s.VoteBallotIn, responses={201: s.BallotReceiptOut})
 @api_view(["POST"])
 def ballot_cast(request: Request, uuid: Any, vote: Any) -> Response:
-    v = _vote(_assembly(request, uuid), vote)
+    v = _vote(_assembly(request, uuid, bare=True), vote)
     part = services.ballot_cast(actor=request.user, vote=v, **_input(s.VoteBallotIn, request))
     return Response({"voted": True, "voted_at": part.voted_at}, status=status.HTTP_201_CREATED)
 

@@ -965,11 +965,10 @@ def _position_state(
     if not selectors.is_present(assembly=assembly, membership=membership):
         raise ValidationError(_("Check in first: only people present state a position."))
     now = timezone.now()
-    previous = (
-        Position.objects.select_for_update()
-        .filter(round=rnd, membership=membership, superseded_at__isnull=True)
-        .order_by()  # the default ordering would join the round and its proposal
-        .first()
+    previous: Position | None = selectors.only_row(
+        Position.objects.select_for_update().filter(
+            round=rnd, membership=membership, superseded_at__isnull=True
+        )
     )
     if previous is not None:
         if previous.stance == stance and previous.text == text:
