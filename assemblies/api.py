@@ -495,6 +495,10 @@ def vote_close(request: Request, uuid: Any, vote: Any) -> Response:
 
 A = "assemblies/<uuid:uuid>/"
 urlpatterns = [
+    # Positions and ballots first: they come by the thousand in a storm, and each pattern
+    # tried before the match costs URL resolution time (the patterns do not overlap).
+    path(A + "rounds/<uuid:round>/positions/", position_state, name="api-position"),
+    path(A + "votes/<uuid:vote>/ballots/", ballot_cast, name="api-ballot"),
     path("assemblies/", assembly_list, name="api-assembly-list"),
     path(A, assembly_detail, name="api-assembly-detail"),
     path(A + "convene/", _transition("convene"), name="api-assembly-convene"),
@@ -524,11 +528,9 @@ urlpatterns = [
     path(A + "proposals/<uuid:proposal>/rounds/", round_open, name="api-round-open"),
     path(A + "proposals/<uuid:proposal>/votes/", vote_open, name="api-vote-open"),
     path(A + "rounds/<uuid:round>/", round_detail, name="api-round-detail"),
-    path(A + "rounds/<uuid:round>/positions/", position_state, name="api-position"),
     path(A + "rounds/<uuid:round>/close/", round_close, name="api-round-close"),
     path(A + "positions/<uuid:position>/address/", concern_address, name="api-concern-address"),
     path(A + "votes/<uuid:vote>/", vote_detail, name="api-vote-detail"),
-    path(A + "votes/<uuid:vote>/ballots/", ballot_cast, name="api-ballot"),
     path(A + "votes/<uuid:vote>/counts/", vote_count, name="api-vote-count"),
     path(A + "votes/<uuid:vote>/close/", vote_close, name="api-vote-close"),
 ]

@@ -7,8 +7,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("governance.api")),
+    # The live assembly's API first: Django tries patterns in order, and the positions and
+    # ballots of a storm are the requests that most need to resolve fast.
     path("api/v1/", include("assemblies.api")),
+    path("api/v1/", include("governance.api")),
     path("api/v1/", include("assemblies.minutes.api")),
     path("api/v1/", include("rotation.api")),
     path("api/v1/", include("production.api")),
