@@ -30,11 +30,9 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
 # A socket further behind than this gets a snapshot instead of a replay.
 REPLAY_MAX_EVENTS = 200
-# Frames per assembly: up to FRAME_BURST at once (a lone event or a pair goes out at once),
-# then one per COALESCE_SECONDS, a burst batched into the next frame. Any one second holds
-# at most FRAME_BURST + 1 / COALESCE_SECONDS = 5 frames.
-COALESCE_SECONDS = 1 / 3
-FRAME_BURST = 2
+# At most one frame per assembly per this many seconds (4 frames/s); a lone event goes out
+# at once, a burst is batched into the next frame.
+COALESCE_SECONDS = 0.25
 # Layer message type the hub listens for.
 EVENT_MESSAGE = "assembly.event"
 # Someone's access may have changed (logout, membership, mandates): every process's hub

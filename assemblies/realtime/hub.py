@@ -11,10 +11,9 @@ The hub also guarantees what the sockets see:
 - events in strictly increasing `seq`, without gaps: an event that arrives ahead of a missing
   one waits briefly, then the gap is read back from the log (a publish can be lost: crash
   between commit and broadcast, Redis hiccup, a full channel);
-- bursts coalesced: frames per assembly come from a token bucket of `FRAME_BURST` frames
-  refilled one per `COALESCE_SECONDS` (any second holds at most 2 + 3 = 5 frames); a lone
-  event, or a pair, goes out at once; inside a batch, an event whose regions are all
-  re-rendered by a later event of the batch is dropped (its HTML is stale anyway);
+- bursts coalesced: at most one frame per `COALESCE_SECONDS` per assembly; a lone event goes
+  out at once; inside a batch, an event whose regions are all re-rendered by a later event
+  of the batch is dropped (its HTML is stale anyway);
 - a periodic check against the log's `last_seq`, which also renews the group membership
   (channels_redis expires it after `group_expiry`).
 """
@@ -36,7 +35,6 @@ from assemblies.realtime import (
     ACCESS_MESSAGE,
     COALESCE_SECONDS,
     EVENT_MESSAGE,
-    FRAME_BURST,
     frames,
     group_name,
 )
@@ -76,8 +74,7 @@ class Room:
     pending: list[_Pending] = field(default_factory=list)
     pending_from: int | None = None
     early: dict[int, tuple[frozenset[str] | None, str]] = field(default_factory=dict)
-    tokens: float = float("inf")  # frames that may go out at once (capped at the burst)
-    tokens_at: float = float("-inf")
+    last_flush: float = float("-inf")
     flush_handle: asyncio.TimerHandle | None = None
     gap_task: asyncio.Task[None] | None = None
     linger_handle: asyncio.TimerHandle | None = None
@@ -91,7 +88,6 @@ class Hub:
         store: Store,
         *,
         coalesce_seconds: float = COALESCE_SECONDS,
-        burst: int = FRAME_BURST,
         gap_wait: float = 0.5,
         check_every: float = 10.0,
         linger: float = 30.0,
@@ -99,7 +95,6 @@ class Hub:
         self.layer = layer
         self.store = store
         self.coalesce_seconds = coalesce_seconds
-        self.burst = burst
         self.gap_wait = gap_wait
         self.check_every = check_every
         self.linger = linger
@@ -341,27 +336,14 @@ class Hub:
 
     # --- sending --------------------------------------------------------------------------
 
-    def _refill(self, room: Room, now: float) -> None:
-        if self.coalesce_seconds <= 0:
-            room.tokens = float(self.burst)
-        else:
-            earned = (now - room.tokens_at) / self.coalesce_seconds
-            room.tokens = min(float(self.burst), room.tokens + earned)
-        room.tokens_at = now
-
     def _schedule_flush(self, room: Room) -> None:
-        # A token bucket rather than a fixed spacing: two events a moment apart (two writes
-        # landing close together) both go out at once, which a fixed 0.25-0.3 s spacing held
-        # back and which was the whole tail of the delivery latency (live_fanout p99 ~380 ms
-        # with it, ~300 ms without); a storm is still held to one frame per interval.
         if not room.pending or room.flush_handle is not None:
             return
+        due = room.last_flush + self.coalesce_seconds
         now = self._loop.time()
-        self._refill(room, now)
-        if room.tokens >= 1:
+        if now >= due:
             self._flush(room)
         else:
-            due = now + (1 - room.tokens) * self.coalesce_seconds
             room.flush_handle = self._loop.call_at(due, self._flush, room)
 
     def _flush(self, room: Room) -> None:
@@ -372,8 +354,7 @@ class Hub:
         frame = frames.events(first, last, "".join(p.html for p in room.pending))
         room.pending = []
         room.pending_from = None
-        self._refill(room, self._loop.time())
-        room.tokens = max(0.0, room.tokens - 1)
+        room.last_flush = self._loop.time()
         room.frames_sent += 1
         for subscriber in list(room.subscribers):
             try:

@@ -145,7 +145,7 @@ async def test_duplicate_broadcasts_are_delivered_once() -> None:
 
 
 async def test_a_burst_becomes_few_frames_holding_the_latest_fragment_per_region() -> None:
-    hub, layer, _ = make_hub(coalesce_seconds=0.2, burst=1)
+    hub, layer, _ = make_hub(coalesce_seconds=0.2)
     sock = Socket()
     await hub.join(A, sock)
     layer.publish(A, 1, ["round"], "<r1>")
@@ -213,26 +213,3 @@ async def test_a_socket_that_stops_reading_is_closed_instead_of_holding_anyone_u
         consumer.deliver(f'{{"type":"events","from":{seq},"to":{seq},"html":""}}', seq, seq)
     assert consumer._closing
     assert list(consumer._outbox) == [{"type": "websocket.close", "code": CLOSE_TOO_SLOW}]
-
-
-async def test_a_pair_goes_out_at_once_and_a_storm_is_held_to_the_interval() -> None:
-    hub, layer, _ = make_hub(coalesce_seconds=0.3, burst=2)
-    sock = Socket()
-    await hub.join(A, sock)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    layer.publish(A, 1, ["queue"], "<q1>")
-    await sock.until(1)
-    layer.publish(A, 2, ["round"], "<r2>")
-    await sock.until(2)
-    assert loop.time() - start < 0.2  # the second of a pair is not held back
-    for seq in range(3, 9):
-        layer.publish(A, seq, ["round"], f"<r{seq}>")
-        await asyncio.sleep(0.05)
-    frames = await sock.until(8)
-    assert [(f["from"], f["to"]) for f in frames][:2] == [(1, 1), (2, 2)]
-    # The bucket was empty: the rest waited for it and went out as fewer frames.
-    assert len(frames) < 8
-    assert loop.time() - start >= 0.3
-    assert covered(frames) == list(range(1, 9))
-    await hub.close()
