@@ -877,6 +877,14 @@ def _adopt(
     proposal.decided_at = decision.decided_at
     proposal.outcome = how | {"version": version.number, "decision": str(decision.uuid)}
     proposal.save(update_fields=["status", "decision", "decided_at", "outcome"])
+    # What another app attached to the item (an income split, a loan) takes effect with the
+    # decision, in this same transaction.
+    attachments.adopted(
+        item_attachment=proposal.item.attachment,
+        organization=assembly.organization,
+        decision=decision,
+        actor=actor,
+    )
     return decision
 
 

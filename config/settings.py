@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "assemblies",
     "rotation",
     "production",
+    "programmes",
+    "economy",
 ]
 
 MIDDLEWARE = [

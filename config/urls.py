@@ -14,9 +14,13 @@ urlpatterns = [
     path("api/v1/", include("assemblies.minutes.api")),
     path("api/v1/", include("rotation.api")),
     path("api/v1/", include("production.api")),
+    path("api/v1/", include("programmes.api")),
+    path("api/v1/", include("economy.api")),
     path("", include("assemblies.urls")),
     path("", include("assemblies.minutes.urls")),
     path("", include("rotation.urls")),
     path("", include("production.urls")),
+    path("", include("programmes.urls")),
+    path("", include("economy.urls")),
     path("", include("governance.urls")),
 ]

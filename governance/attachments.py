@@ -23,6 +23,11 @@ class AttachmentKind:
     render: Callable[[Organization, dict[str, Any]], str]
     # Checks and normalises parameters; raises django ValidationError with a clear message.
     clean: Callable[[Organization, dict[str, Any]], dict[str, Any]]
+    # Called inside the transaction that adopts a proposal on an item carrying this
+    # attachment, with the new decision: the owning app applies what was decided (an income
+    # split, a loan's approval). A ValidationError it raises undoes the adoption, message
+    # and all; nothing is adopted half-way.
+    on_adopt: Callable[..., None] | None = None
 
 
 _REGISTRY: dict[str, AttachmentKind] = {}
@@ -34,6 +39,17 @@ def register(kind: AttachmentKind) -> None:
 
 def get(key: str) -> AttachmentKind | None:
     return _REGISTRY.get(key)
+
+
+def adopted(
+    *, item_attachment: dict[str, Any], organization: Organization | None, decision: Any, actor: Any
+) -> None:
+    """Let the attachment's app apply an adopted decision (see AttachmentKind.on_adopt)."""
+    data = dict(item_attachment or {})
+    kind = _REGISTRY.get(str(data.pop("kind", "")))
+    if kind is None or kind.on_adopt is None or organization is None:
+        return
+    kind.on_adopt(organization=organization, params=data, decision=decision, actor=actor)
 
 
 def choices() -> list[tuple[str, str | Promise]]:

@@ -35,6 +35,8 @@ class Federation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
     description = models.TextField(_("description"), blank=True)
+    # ISO 4217 code of a network fund's books.
+    currency = models.CharField(_("currency"), max_length=3, default="VES")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -73,6 +75,8 @@ class Organization(models.Model):
     page_size = models.CharField(
         _("page size"), max_length=10, choices=PageSize.choices, default=PageSize.A4
     )
+    # ISO 4217 code of the money its books are kept in (MXN, VES, USD...).
+    currency = models.CharField(_("currency"), max_length=3, default="VES")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -419,6 +423,9 @@ class Mandate(models.Model):
         DELEGATE = "delegate", _("Federation delegate")
         LINE_COORDINATOR = "line_coordinator", _("Line coordinator")
         MEMBERSHIP_SECRETARY = "membership_secretary", _("Membership secretary")
+        PROGRAMME_COORDINATOR = "programme_coordinator", _("Programme coordinator")
+        PILLAR_LEAD = "pillar_lead", _("Person accountable for a pillar")
+        TRANSLATOR = "translator", _("Community translator")
 
     class ScopeKind(models.TextChoices):
         ORGANIZATION = "organization", _("Whole organisation")

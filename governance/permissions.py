@@ -62,6 +62,18 @@ ACTIONS: dict[str, frozenset[str] | None] = {
     "production.configure": frozenset({R.LINE_COORDINATOR, R.ROSTER_COORDINATOR}),
     # Recording a target the assembly adopted, like recording any other decision's effect.
     "production.target": frozenset({R.FACILITATOR, R.MINUTE_TAKER, R.LINE_COORDINATOR}),
+    # programmes
+    "programmes.view": None,
+    "programmes.record": None,
+    "programmes.configure": frozenset({R.PROGRAMME_COORDINATOR, R.PILLAR_LEAD}),
+    "programmes.publish": frozenset({R.PROGRAMME_COORDINATOR, R.PILLAR_LEAD}),
+    # Community translators edit the catalogues in the browser (the server operator too).
+    "translations.edit": frozenset({R.TRANSLATOR}),
+    # economy: every member sees the books; the treasurer records what decisions allowed.
+    "economy.view": None,
+    "economy.apply": None,
+    "economy.record": frozenset({R.TREASURER}),
+    "economy.configure": frozenset({R.TREASURER, R.FACILITATOR, R.MINUTE_TAKER}),
 }
 
 

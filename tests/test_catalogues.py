@@ -15,7 +15,7 @@ import polib  # type: ignore[import-untyped]
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["governance", "assemblies", "rotation", "production"]
+APPS = ["governance", "assemblies", "rotation", "production", "programmes", "economy"]
 SKIP = {
     ".venv",
     ".git",

@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from governance.models import Mandate
 from tests import factories
+from tests.robustness.objects_economy import EconomyObjects
+from tests.robustness.objects_programmes import ProgrammesObjects
 
 
-class Objects:
+class Objects(EconomyObjects, ProgrammesObjects):
     def __init__(self, world: Any) -> None:
         self.w = world
         self._made: dict[str, Any] = {}

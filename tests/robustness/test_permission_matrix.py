@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,403 +27,389 @@ from django.contrib.messages import constants as message_levels
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from tests.robustness.matrix import (  # noqa: F401 - the rules' vocabulary
+    API_DENY,
+    API_ORG,
+    ASSIGNMENT,
+    BOB_NO,
+    BOB_NO_GET,
+    ENTRY,
+    FED,
+    FORBIDDEN,
+    LOGIN,
+    MINUTES,
+    NO_MANDATE,
+    NO_METHOD,
+    NOT_FOUND,
+    NOT_HOLDER,
+    OK,
+    ORG,
+    PERSONAS,
+    REVIEW_ONLY,
+    REVIEW_ONLY_POST,
+    ROSTER,
+    VERSION,
+    VOTE,
+    WRITE_TRIED,
+    A,
+    Outcomes,
+    Rule,
+    _o,
+)
 from tests.robustness.objects import Objects
+from tests.robustness.rules_economy import RULES as ECONOMY_RULES
+from tests.robustness.rules_programmes import RULES as PROGRAMMES_RULES
 
-PERSONAS = ("anonymous", "charlie", "rosa", "bob", "alice")
-Outcomes = frozenset[str]
-
-
-def _o(*tokens: str) -> Outcomes:
-    return frozenset(tokens)
-
-
-OK = _o("ok")
-LOGIN = _o("login")
-API_DENY = _o("401", "403")
-NOT_FOUND = _o("404")
-FORBIDDEN = _o("403")
-# An empty POST: refused before any validation, or rejected as invalid (never a 500).
-WRITE_TRIED = _o("ok", "400", "flash", "405")
-# Refused for lack of a mandate: 403, or the form-error page saying so.
-NO_MANDATE = _o("403", "flash", "400")
-NO_METHOD = _o("405")
-
-
-@dataclass(frozen=True)
-class Rule:
-    names: tuple[str, ...]
-    kwargs: dict[str, str] = field(default_factory=dict)
-    # org: alice's organisation (charlie and rosa 404); fed: the federation (every member of
-    # its organisations sees it); any: every signed-in person; public: everyone.
-    scope: str = "org"
-    api: bool = False
-    # Methods a page view takes (API views are introspected); a write needs a mandate?
-    methods: tuple[str, ...] = ("GET", "POST")
-    mandate: bool = False
-    get: dict[str, Outcomes] = field(default_factory=dict)
-    post: dict[str, Outcomes] = field(default_factory=dict)
-    # A known deviation, reported to the owner: the test fails once it is fixed.
-    known_bug: str = ""
-
-    def expected(self, persona: str, method: str, allowed: set[str]) -> Outcomes:
-        overrides = self.get if method == "GET" else self.post
-        if persona in overrides:
-            return overrides[persona]
-        foreign = self.scope == "org" and persona in ("charlie", "rosa")
-        if persona == "anonymous" and self.scope != "public":
-            return (API_DENY if self.api else LOGIN) | NO_METHOD
-        if method not in allowed:
-            # The same 405 for everyone leaks nothing; a lookup first may answer 404.
-            return NO_METHOD | NOT_FOUND if foreign else NO_METHOD
-        if foreign:
-            return NOT_FOUND
-        if method == "GET":
-            return OK
-        if self.mandate and persona == "bob":
-            return NO_MANDATE
-        return WRITE_TRIED
-
-
-ORG = {"slug": "org.slug"}
-API_ORG = {"org": "org.uuid"}
-FED = {"slug": "fed.slug"}
-A = {"uuid": "assembly"}
-VOTE = {"uuid": "voteassembly", "vote": "vote"}
-MINUTES = {"uuid": "minutes"}
-VERSION = {"uuid": "version"}
-ROSTER = {"uuid": "roster"}
-ASSIGNMENT = {"uuid": "assignment"}
-ENTRY = {"uuid": "entry"}
-BOB_NO = {"bob": NO_MANDATE}
-BOB_NO_GET = {"bob": FORBIDDEN}
-REVIEW_ONLY = {"charlie": NOT_FOUND, "bob": NOT_FOUND, "alice": NOT_FOUND}
-REVIEW_ONLY_POST = dict.fromkeys(("charlie", "bob", "alice"), NOT_FOUND | NO_METHOD)
-NOT_HOLDER = _o("403", "flash", "400")
-
-RULES: list[Rule] = [
-    # --- coarse: the server operator's admin, the schema and docs, language, login -----------
-    Rule(("admin:*",), scope="admin"),
-    Rule(("schema", "api-docs"), scope="public"),
-    Rule(("set_language",), scope="public"),
-    Rule(("login",), scope="public"),
-    Rule(("logout",), scope="public", methods=("POST",), post=dict.fromkeys(PERSONAS, LOGIN)),
-    Rule(("password_change",), scope="any"),
-    Rule(("password_change_done", "home"), scope="any"),
-    # Without a chosen organisation there is nothing to switch to.
-    Rule(
-        ("organization-switch",),
-        scope="any",
-        get=dict.fromkeys(PERSONAS[1:], NOT_FOUND | NO_METHOD),
-        post=dict.fromkeys(PERSONAS[1:], NOT_FOUND | WRITE_TRIED),
-    ),
-    Rule(("api-token",), scope="public", api=True),
-    # --- governance pages --------------------------------------------------------------------
-    Rule(("organization-detail", "rules-detail"), ORG),
-    Rule(("my-attributes",), ORG),
-    Rule(("decision-detail",), ORG | {"uuid": "decision"}),
-    Rule(("workgroup-detail",), ORG | {"uuid": "workgroup"}, mandate=True),
-    Rule(
-        ("decision-create", "mandate-grant", "member-add", "workgroup-create"),
-        ORG,
-        get=BOB_NO_GET,
-        mandate=True,
-    ),
-    Rule(("mandate-revoke",), ORG | {"uuid": "mandate"}, get=BOB_NO_GET, mandate=True),
-    Rule(("federation-detail",), FED, scope="fed"),
-    # Founding needs no mandate: there is no organisation yet to hold one in.
-    Rule(("organization-found",), scope="any"),
-    # --- governance API ----------------------------------------------------------------------
-    Rule(("api-organization-list", "api-federation-list"), scope="any", api=True),
-    Rule(
-        ("api-organization-detail", "api-me", "api-rules", "api-rules-history"),
-        API_ORG,
-        api=True,
-        mandate=True,
-    ),
-    Rule(
-        ("api-member-list", "api-workgroup-list", "api-mandate-list", "api-decision-list"),
-        API_ORG,
-        api=True,
-        mandate=True,
-    ),
-    Rule(("api-decision-detail",), API_ORG | {"uuid": "decision"}, api=True),
-    Rule(("api-mandate-revoke",), API_ORG | {"uuid": "mandate"}, api=True, mandate=True),
-    Rule(
-        (
-            "api-federation-detail",
-            "api-federation-organizations",
-            "api-federation-mandates",
-            "api-federation-decisions",
+RULES: list[Rule] = (
+    ECONOMY_RULES
+    + PROGRAMMES_RULES
+    + [
+        # --- coarse: the server operator's admin, the schema and docs, language, login -----------
+        Rule(("admin:*",), scope="admin"),
+        Rule(("schema", "api-docs"), scope="public"),
+        Rule(("set_language",), scope="public"),
+        Rule(("login",), scope="public"),
+        Rule(("logout",), scope="public", methods=("POST",), post=dict.fromkeys(PERSONAS, LOGIN)),
+        Rule(("password_change",), scope="any"),
+        Rule(("password_change_done", "home"), scope="any"),
+        # Without a chosen organisation there is nothing to switch to.
+        Rule(
+            ("organization-switch",),
+            scope="any",
+            get=dict.fromkeys(PERSONAS[1:], NOT_FOUND | NO_METHOD),
+            post=dict.fromkeys(PERSONAS[1:], NOT_FOUND | WRITE_TRIED),
         ),
-        {"uuid": "fed"},
-        scope="fed",
-        api=True,
-    ),
-    # --- assemblies pages --------------------------------------------------------------------
-    Rule(("assemblies:list",), ORG),
-    # Any member may call an assembly (bob sees the form; an empty one is only invalid).
-    Rule(("assemblies:create",), ORG),
-    Rule(("assemblies:federation-list",), FED, scope="fed"),
-    Rule(("assemblies:federation-create",), FED, scope="fed"),
-    Rule(
-        ("assemblies:detail", "assemblies:regions", "assemblies:stats", "assemblies:attendance"), A
-    ),
-    Rule(("assemblies:member-search", "assemblies:room"), A, get=BOB_NO_GET, mandate=True),
-    Rule(("assemblies:do",), A | {"action": "=close"}, methods=("POST",), mandate=True),
-    # --- assemblies API ----------------------------------------------------------------------
-    Rule(("api-assembly-list",), scope="any", api=True),
-    Rule(
-        ("api-assembly-detail", "api-assembly-events", "api-quorum", "api-stats"),
-        A,
-        api=True,
-    ),
-    Rule(
-        (
-            "api-assembly-convene",
-            "api-assembly-open",
-            "api-assembly-close",
-            "api-assembly-mandate",
-            "api-agenda-order",
-            "api-queue-next",
-            "api-queue-finish",
+        Rule(("api-token",), scope="public", api=True),
+        # --- governance pages --------------------------------------------------------------------
+        Rule(("organization-detail", "rules-detail"), ORG),
+        Rule(("my-attributes",), ORG),
+        Rule(("decision-detail",), ORG | {"uuid": "decision"}),
+        Rule(("workgroup-detail",), ORG | {"uuid": "workgroup"}, mandate=True),
+        Rule(
+            ("decision-create", "mandate-grant", "member-add", "workgroup-create"),
+            ORG,
+            get=BOB_NO_GET,
+            mandate=True,
         ),
-        A,
-        api=True,
-        mandate=True,
-    ),
-    Rule(("api-item-list", "api-attendance", "api-queue", "api-proposal-list"), A, api=True),
-    Rule(("api-check-out",), A, api=True),
-    Rule(("api-item-detail",), A | {"item": "item"}, api=True),
-    Rule(("api-item-current",), A | {"item": "item"}, api=True, mandate=True),
-    Rule(("api-queue-call",), A | {"req": "request"}, api=True, mandate=True),
-    Rule(("api-queue-withdraw",), A | {"req": "request"}, api=True),
-    Rule(("api-proposal-detail",), A | {"proposal": "proposal"}, api=True),
-    Rule(("api-proposal-amend", "api-proposal-withdraw"), A | {"proposal": "proposal"}, api=True),
-    Rule(("api-round-open", "api-vote-open"), A | {"proposal": "proposal"}, api=True, mandate=True),
-    Rule(("api-round-detail",), A | {"round": "round"}, api=True),
-    Rule(("api-position",), A | {"round": "round"}, api=True),
-    Rule(("api-round-close",), A | {"round": "round"}, api=True, mandate=True),
-    Rule(("api-concern-address",), A | {"position": "position"}, api=True, mandate=True),
-    Rule(
-        ("api-vote-detail",),
-        VOTE,
-        api=True,
-    ),
-    Rule(
-        ("api-ballot",),
-        VOTE,
-        api=True,
-    ),
-    Rule(
-        ("api-vote-count", "api-vote-close"),
-        VOTE,
-        api=True,
-        mandate=True,
-    ),
-    # --- minutes -----------------------------------------------------------------------------
-    Rule(("minutes:list", "minutes:verify-org"), ORG),
-    Rule(("minutes:for-assembly",), {"uuid": "minutesassembly"}),
-    Rule(("minutes:detail",), MINUTES),
-    Rule(("minutes:do",), MINUTES | {"action": "=review_open"}, methods=("POST",), mandate=True),
-    Rule(("minutes:version",), VERSION),
-    Rule(("minutes:pdf",), VERSION, methods=("POST",)),
-    Rule(("minutes:verify-hash",), {"hash": "version.hash"}),
-    Rule(("minutes:job",), {"uuid": "job"}),
-    # The file exists once the (external, here idle) worker rendered it.
-    Rule(
-        ("minutes:job-file",),
-        {"uuid": "job"},
-        get={"bob": NOT_FOUND | OK, "alice": NOT_FOUND | OK},
-        post={"bob": NOT_FOUND | WRITE_TRIED, "alice": NOT_FOUND | WRITE_TRIED},
-    ),
-    # Federation review is for reviewers: other members of the federation get 404.
-    Rule(("minutes:review",), FED, scope="fed", get=REVIEW_ONLY, post=REVIEW_ONLY_POST),
-    Rule(
-        ("minutes:review-export",),
-        FED,
-        scope="fed",
-        methods=("POST",),
-        get=REVIEW_ONLY_POST | {"rosa": NO_METHOD},
-        post=REVIEW_ONLY_POST,
-    ),
-    Rule(
-        ("minutes:publication",),
-        {"uuid": "publication"},
-        scope="fed",
-        get={"charlie": NOT_FOUND},
-        post={"charlie": NOT_FOUND | NO_METHOD},
-    ),
-    Rule(
-        ("minutes:publication-do",),
-        {"uuid": "publication", "action": "=acknowledge"},
-        scope="fed",
-        methods=("POST",),
-        get={"charlie": NOT_FOUND | NO_METHOD},
-        post={"charlie": NOT_FOUND},
-    ),
-    # A federation's own minutes: every member of its organisations sees them.
-    Rule(("minutes:list-fed", "minutes:verify-fed"), FED, scope="fed"),
-    Rule(("api-minutes-list", "api-minutes-review"), scope="any", api=True),
-    # Only reviewers export; anyone else finds nothing to export (an empty body: 400 first).
-    Rule(
-        ("api-minutes-export",),
-        scope="any",
-        api=True,
-        post={p: NOT_FOUND | FORBIDDEN | _o("400") for p in ("charlie", "bob", "alice")},
-    ),
-    # 409 (classified "400") until the (external, here idle) worker rendered the file.
-    Rule(
-        ("api-minutes-job-file",),
-        {"uuid": "job"},
-        api=True,
-        get={"bob": NOT_FOUND | OK | _o("400"), "alice": NOT_FOUND | OK | _o("400")},
-    ),
-    # Verifies the hash given in the query: without one there is nothing to find.
-    Rule(
-        ("api-minutes-verify",),
-        scope="any",
-        api=True,
-        get={p: NOT_FOUND | _o("400") for p in PERSONAS[1:]},
-    ),
-    Rule(("api-minutes-detail",), MINUTES, api=True),
-    Rule(("api-minutes-version", "api-minutes-pdf"), VERSION, api=True),
-    Rule(("api-minutes-publish",), VERSION, api=True, mandate=True),
-    Rule(("api-minutes-job",), {"uuid": "job"}, api=True),
-    Rule(
-        ("api-minutes-acknowledge",),
-        {"uuid": "publication"},
-        scope="fed",
-        api=True,
-        post={"charlie": NOT_FOUND, "bob": FORBIDDEN, "alice": FORBIDDEN},
-        get={"charlie": NOT_FOUND | NO_METHOD},
-    ),
-    Rule(
-        ("api-minutes-questions",),
-        {"uuid": "publication"},
-        scope="fed",
-        api=True,
-        get={"charlie": NOT_FOUND},
-        post={"charlie": NOT_FOUND},
-    ),
-    Rule(
-        ("api-minutes-answer",),
-        {"uuid": "question"},
-        api=True,
-        mandate=True,
-        # rosa asked the question, so she sees it; answering is for the organisation.
-        get={"rosa": NO_METHOD},
-        post={"rosa": _o("400", "403")},
-    ),
-    # --- rotation ----------------------------------------------------------------------------
-    Rule(
-        (
-            "rotation:home",
-            "rotation:posts",
-            "rotation:fairness",
-            "rotation:qualifications",
-            "rotation:availability",
+        Rule(("mandate-revoke",), ORG | {"uuid": "mandate"}, get=BOB_NO_GET, mandate=True),
+        Rule(("federation-detail",), FED, scope="fed"),
+        # Founding needs no mandate: there is no organisation yet to hold one in.
+        Rule(("organization-found",), scope="any"),
+        # --- governance API ----------------------------------------------------------------------
+        Rule(("api-organization-list", "api-federation-list"), scope="any", api=True),
+        Rule(
+            ("api-organization-detail", "api-me", "api-rules", "api-rules-history"),
+            API_ORG,
+            api=True,
+            mandate=True,
         ),
-        ORG,
-    ),
-    # bob sees the form; an empty one is only invalid (the service refuses a real one).
-    Rule(("rotation:roster-new",), ORG),
-    Rule(("rotation:calendar-reset",), ORG, methods=("POST",)),
-    Rule(("rotation:roster",), ROSTER),
-    Rule(
-        ("rotation:roster-publish", "rotation:roster-withdraw"),
-        ROSTER,
-        methods=("POST",),
-        mandate=True,
-    ),
-    Rule(("rotation:assignment",), ASSIGNMENT),
-    # Only the holder offers their own turn (the first holder is neither alice nor bob).
-    Rule(
-        ("rotation:offer", "rotation:offer-withdraw"),
-        ASSIGNMENT,
-        methods=("POST",),
-        post={"bob": NOT_HOLDER, "alice": NOT_HOLDER},
-    ),
-    Rule(("rotation:take", "rotation:swap"), ASSIGNMENT, methods=("POST",)),
-    Rule(("rotation:reassign",), ASSIGNMENT, methods=("POST",), mandate=True),
-    Rule(("rotation:attendance",), ASSIGNMENT, methods=("POST",)),
-    Rule(("rotation:swap-answer",), {"uuid": "swap"}, methods=("POST",)),
-    # bob's own unavailability: nobody else finds it to remove.
-    Rule(
-        ("rotation:availability-remove",),
-        {"uuid": "unavailability"},
-        methods=("POST",),
-        post={"alice": NOT_FOUND | WRITE_TRIED},
-    ),
-    Rule(("rotation:calendar-member",), {"token": "calendar.token"}, scope="public"),
-    Rule(
-        ("rotation:calendar-roster",), {"token": "calendar.token", "uuid": "roster"}, scope="public"
-    ),
-    Rule(
-        (
-            "api-rotation-posts",
-            "api-rotation-qualifications",
-            "api-rotation-unavailability",
-            "api-rotation-rosters",
-            "api-rotation-mine",
-            "api-rotation-offered",
-            "api-rotation-swaps",
-            "api-rotation-fairness",
+        Rule(
+            ("api-member-list", "api-workgroup-list", "api-mandate-list", "api-decision-list"),
+            API_ORG,
+            api=True,
+            mandate=True,
         ),
-        API_ORG,
-        api=True,
-    ),
-    Rule(("api-rotation-attest",), {"uuid": "qualification"}, api=True),
-    Rule(("api-rotation-roster",), ROSTER, api=True),
-    Rule(("api-rotation-publish",), ROSTER, api=True, mandate=True),
-    Rule(("api-rotation-assignment", "api-rotation-history"), ASSIGNMENT, api=True),
-    Rule(
-        ("api-rotation-offer",), ASSIGNMENT, api=True, post={"bob": NOT_HOLDER, "alice": NOT_HOLDER}
-    ),
-    Rule(("api-rotation-take",), ASSIGNMENT, api=True),
-    Rule(("api-rotation-reassign", "api-rotation-attendance"), ASSIGNMENT, api=True, mandate=True),
-    Rule(("api-rotation-swap-answer",), {"uuid": "swap"}, api=True),
-    # Alice proposed the swap: only she cancels it.
-    Rule(
-        ("api-rotation-swap-cancel",),
-        {"uuid": "swap"},
-        api=True,
-        post={"bob": NOT_HOLDER | NOT_FOUND},
-    ),
-    Rule(("api-rotation-week",), ROSTER, api=True),
-    Rule(("api-rotation-calendar",), API_ORG, api=True),
-    Rule(("api-rotation-fill",), {"uuid": "slot"}, api=True, mandate=True),
-    Rule(("rotation:slot",), {"uuid": "slot"}, mandate=True),
-    # --- production --------------------------------------------------------------------------
-    Rule(("production:dashboard",), ORG),
-    Rule(("production:entry-new", "production:import"), ORG),
-    Rule(("production:setup",), ORG),
-    Rule(("production:export",), ORG | {"fmt": "=csv"}),
-    Rule(("production:entry-detail",), ORG | {"uuid": "entry"}),
-    Rule(("production:entry-amend",), ORG | {"uuid": "entry"}),
-    Rule(
-        ("production:entry-sign", "production:entry-acknowledge"),
-        ORG | {"uuid": "entry"},
-        methods=("POST",),
-    ),
-    Rule(("production-api-entries",), ORG, api=True),
-    Rule(("production-api-indicators",), ORG, api=True),
-    Rule(("production-api-entry",), ENTRY, api=True),
-    Rule(("production-api-amend",), ENTRY, api=True),
-    Rule(("production:workers-search",), ORG),
-    Rule(("production-api-import",), ORG, api=True),
-    Rule(("production-api-export",), ORG | {"fmt": "=csv"}, api=True),
-    Rule(("production-api-sign", "production-api-acknowledge"), ENTRY, api=True),
-    # Members read the set-up; changing it needs a line or roster coordinator's mandate.
-    Rule(
-        ("production-api-work-centres", "production-api-products", "production-api-shifts"),
-        ORG,
-        api=True,
-        mandate=True,
-    ),
-    Rule(("production-api-work-centre",), {"uuid": "workcentre"}, api=True, mandate=True),
-    Rule(("production-api-product",), {"uuid": "product"}, api=True, mandate=True),
-    Rule(("production-api-shift",), {"uuid": "shift"}, api=True, mandate=True),
-]
+        Rule(("api-decision-detail",), API_ORG | {"uuid": "decision"}, api=True),
+        Rule(("api-mandate-revoke",), API_ORG | {"uuid": "mandate"}, api=True, mandate=True),
+        Rule(
+            (
+                "api-federation-detail",
+                "api-federation-organizations",
+                "api-federation-mandates",
+                "api-federation-decisions",
+            ),
+            {"uuid": "fed"},
+            scope="fed",
+            api=True,
+        ),
+        # --- assemblies pages --------------------------------------------------------------------
+        Rule(("assemblies:list",), ORG),
+        # Any member may call an assembly (bob sees the form; an empty one is only invalid).
+        Rule(("assemblies:create",), ORG),
+        Rule(("assemblies:federation-list",), FED, scope="fed"),
+        Rule(("assemblies:federation-create",), FED, scope="fed"),
+        Rule(
+            (
+                "assemblies:detail",
+                "assemblies:regions",
+                "assemblies:stats",
+                "assemblies:attendance",
+            ),
+            A,
+        ),
+        Rule(("assemblies:member-search", "assemblies:room"), A, get=BOB_NO_GET, mandate=True),
+        Rule(("assemblies:do",), A | {"action": "=close"}, methods=("POST",), mandate=True),
+        # --- assemblies API ----------------------------------------------------------------------
+        Rule(("api-assembly-list",), scope="any", api=True),
+        Rule(
+            ("api-assembly-detail", "api-assembly-events", "api-quorum", "api-stats"),
+            A,
+            api=True,
+        ),
+        Rule(
+            (
+                "api-assembly-convene",
+                "api-assembly-open",
+                "api-assembly-close",
+                "api-assembly-mandate",
+                "api-agenda-order",
+                "api-queue-next",
+                "api-queue-finish",
+            ),
+            A,
+            api=True,
+            mandate=True,
+        ),
+        Rule(("api-item-list", "api-attendance", "api-queue", "api-proposal-list"), A, api=True),
+        Rule(("api-check-out",), A, api=True),
+        Rule(("api-item-detail",), A | {"item": "item"}, api=True),
+        Rule(("api-item-current",), A | {"item": "item"}, api=True, mandate=True),
+        Rule(("api-queue-call",), A | {"req": "request"}, api=True, mandate=True),
+        Rule(("api-queue-withdraw",), A | {"req": "request"}, api=True),
+        Rule(("api-proposal-detail",), A | {"proposal": "proposal"}, api=True),
+        Rule(
+            ("api-proposal-amend", "api-proposal-withdraw"), A | {"proposal": "proposal"}, api=True
+        ),
+        Rule(
+            ("api-round-open", "api-vote-open"),
+            A | {"proposal": "proposal"},
+            api=True,
+            mandate=True,
+        ),
+        Rule(("api-round-detail",), A | {"round": "round"}, api=True),
+        Rule(("api-position",), A | {"round": "round"}, api=True),
+        Rule(("api-round-close",), A | {"round": "round"}, api=True, mandate=True),
+        Rule(("api-concern-address",), A | {"position": "position"}, api=True, mandate=True),
+        Rule(
+            ("api-vote-detail",),
+            VOTE,
+            api=True,
+        ),
+        Rule(
+            ("api-ballot",),
+            VOTE,
+            api=True,
+        ),
+        Rule(
+            ("api-vote-count", "api-vote-close"),
+            VOTE,
+            api=True,
+            mandate=True,
+        ),
+        # --- minutes -----------------------------------------------------------------------------
+        Rule(("minutes:list", "minutes:verify-org"), ORG),
+        Rule(("minutes:for-assembly",), {"uuid": "minutesassembly"}),
+        Rule(("minutes:detail",), MINUTES),
+        Rule(
+            ("minutes:do",), MINUTES | {"action": "=review_open"}, methods=("POST",), mandate=True
+        ),
+        Rule(("minutes:version",), VERSION),
+        Rule(("minutes:pdf",), VERSION, methods=("POST",)),
+        Rule(("minutes:verify-hash",), {"hash": "version.hash"}),
+        Rule(("minutes:job",), {"uuid": "job"}),
+        # The file exists once the (external, here idle) worker rendered it.
+        Rule(
+            ("minutes:job-file",),
+            {"uuid": "job"},
+            get={"bob": NOT_FOUND | OK, "alice": NOT_FOUND | OK},
+            post={"bob": NOT_FOUND | WRITE_TRIED, "alice": NOT_FOUND | WRITE_TRIED},
+        ),
+        # Federation review is for reviewers: other members of the federation get 404.
+        Rule(("minutes:review",), FED, scope="fed", get=REVIEW_ONLY, post=REVIEW_ONLY_POST),
+        Rule(
+            ("minutes:review-export",),
+            FED,
+            scope="fed",
+            methods=("POST",),
+            get=REVIEW_ONLY_POST | {"rosa": NO_METHOD},
+            post=REVIEW_ONLY_POST,
+        ),
+        Rule(
+            ("minutes:publication",),
+            {"uuid": "publication"},
+            scope="fed",
+            get={"charlie": NOT_FOUND},
+            post={"charlie": NOT_FOUND | NO_METHOD},
+        ),
+        Rule(
+            ("minutes:publication-do",),
+            {"uuid": "publication", "action": "=acknowledge"},
+            scope="fed",
+            methods=("POST",),
+            get={"charlie": NOT_FOUND | NO_METHOD},
+            post={"charlie": NOT_FOUND},
+        ),
+        # A federation's own minutes: every member of its organisations sees them.
+        Rule(("minutes:list-fed", "minutes:verify-fed"), FED, scope="fed"),
+        Rule(("api-minutes-list", "api-minutes-review"), scope="any", api=True),
+        # Only reviewers export; anyone else finds nothing to export (an empty body: 400 first).
+        Rule(
+            ("api-minutes-export",),
+            scope="any",
+            api=True,
+            post={p: NOT_FOUND | FORBIDDEN | _o("400") for p in ("charlie", "bob", "alice")},
+        ),
+        # 409 (classified "400") until the (external, here idle) worker rendered the file.
+        Rule(
+            ("api-minutes-job-file",),
+            {"uuid": "job"},
+            api=True,
+            get={"bob": NOT_FOUND | OK | _o("400"), "alice": NOT_FOUND | OK | _o("400")},
+        ),
+        # Verifies the hash given in the query: without one there is nothing to find.
+        Rule(
+            ("api-minutes-verify",),
+            scope="any",
+            api=True,
+            get={p: NOT_FOUND | _o("400") for p in PERSONAS[1:]},
+        ),
+        Rule(("api-minutes-detail",), MINUTES, api=True),
+        Rule(("api-minutes-version", "api-minutes-pdf"), VERSION, api=True),
+        Rule(("api-minutes-publish",), VERSION, api=True, mandate=True),
+        Rule(("api-minutes-job",), {"uuid": "job"}, api=True),
+        Rule(
+            ("api-minutes-acknowledge",),
+            {"uuid": "publication"},
+            scope="fed",
+            api=True,
+            post={"charlie": NOT_FOUND, "bob": FORBIDDEN, "alice": FORBIDDEN},
+            get={"charlie": NOT_FOUND | NO_METHOD},
+        ),
+        Rule(
+            ("api-minutes-questions",),
+            {"uuid": "publication"},
+            scope="fed",
+            api=True,
+            get={"charlie": NOT_FOUND},
+            post={"charlie": NOT_FOUND},
+        ),
+        Rule(
+            ("api-minutes-answer",),
+            {"uuid": "question"},
+            api=True,
+            mandate=True,
+            # rosa asked the question, so she sees it; answering is for the organisation.
+            get={"rosa": NO_METHOD},
+            post={"rosa": _o("400", "403")},
+        ),
+        # --- rotation ----------------------------------------------------------------------------
+        Rule(
+            (
+                "rotation:home",
+                "rotation:posts",
+                "rotation:fairness",
+                "rotation:qualifications",
+                "rotation:availability",
+            ),
+            ORG,
+        ),
+        # bob sees the form; an empty one is only invalid (the service refuses a real one).
+        Rule(("rotation:roster-new",), ORG),
+        Rule(("rotation:calendar-reset",), ORG, methods=("POST",)),
+        Rule(("rotation:roster",), ROSTER),
+        Rule(
+            ("rotation:roster-publish", "rotation:roster-withdraw"),
+            ROSTER,
+            methods=("POST",),
+            mandate=True,
+        ),
+        Rule(("rotation:assignment",), ASSIGNMENT),
+        # Only the holder offers their own turn (the first holder is neither alice nor bob).
+        Rule(
+            ("rotation:offer", "rotation:offer-withdraw"),
+            ASSIGNMENT,
+            methods=("POST",),
+            post={"bob": NOT_HOLDER, "alice": NOT_HOLDER},
+        ),
+        Rule(("rotation:take", "rotation:swap"), ASSIGNMENT, methods=("POST",)),
+        Rule(("rotation:reassign",), ASSIGNMENT, methods=("POST",), mandate=True),
+        Rule(("rotation:attendance",), ASSIGNMENT, methods=("POST",)),
+        Rule(("rotation:swap-answer",), {"uuid": "swap"}, methods=("POST",)),
+        # bob's own unavailability: nobody else finds it to remove.
+        Rule(
+            ("rotation:availability-remove",),
+            {"uuid": "unavailability"},
+            methods=("POST",),
+            post={"alice": NOT_FOUND | WRITE_TRIED},
+        ),
+        Rule(("rotation:calendar-member",), {"token": "calendar.token"}, scope="public"),
+        Rule(
+            ("rotation:calendar-roster",),
+            {"token": "calendar.token", "uuid": "roster"},
+            scope="public",
+        ),
+        Rule(
+            (
+                "api-rotation-posts",
+                "api-rotation-qualifications",
+                "api-rotation-unavailability",
+                "api-rotation-rosters",
+                "api-rotation-mine",
+                "api-rotation-offered",
+                "api-rotation-swaps",
+                "api-rotation-fairness",
+            ),
+            API_ORG,
+            api=True,
+        ),
+        Rule(("api-rotation-attest",), {"uuid": "qualification"}, api=True),
+        Rule(("api-rotation-roster",), ROSTER, api=True),
+        Rule(("api-rotation-publish",), ROSTER, api=True, mandate=True),
+        Rule(("api-rotation-assignment", "api-rotation-history"), ASSIGNMENT, api=True),
+        Rule(
+            ("api-rotation-offer",),
+            ASSIGNMENT,
+            api=True,
+            post={"bob": NOT_HOLDER, "alice": NOT_HOLDER},
+        ),
+        Rule(("api-rotation-take",), ASSIGNMENT, api=True),
+        Rule(
+            ("api-rotation-reassign", "api-rotation-attendance"), ASSIGNMENT, api=True, mandate=True
+        ),
+        Rule(("api-rotation-swap-answer",), {"uuid": "swap"}, api=True),
+        # Alice proposed the swap: only she cancels it.
+        Rule(
+            ("api-rotation-swap-cancel",),
+            {"uuid": "swap"},
+            api=True,
+            post={"bob": NOT_HOLDER | NOT_FOUND},
+        ),
+        Rule(("api-rotation-week",), ROSTER, api=True),
+        Rule(("api-rotation-calendar",), API_ORG, api=True),
+        Rule(("api-rotation-fill",), {"uuid": "slot"}, api=True, mandate=True),
+        Rule(("rotation:slot",), {"uuid": "slot"}, mandate=True),
+        # --- production --------------------------------------------------------------------------
+        Rule(("production:dashboard",), ORG),
+        Rule(("production:entry-new", "production:import"), ORG),
+        Rule(("production:setup",), ORG),
+        Rule(("production:export",), ORG | {"fmt": "=csv"}),
+        Rule(("production:entry-detail",), ORG | {"uuid": "entry"}),
+        Rule(("production:entry-amend",), ORG | {"uuid": "entry"}),
+        Rule(
+            ("production:entry-sign", "production:entry-acknowledge"),
+            ORG | {"uuid": "entry"},
+            methods=("POST",),
+        ),
+        Rule(("production-api-entries",), ORG, api=True),
+        Rule(("production-api-indicators",), ORG, api=True),
+        Rule(("production-api-entry",), ENTRY, api=True),
+        Rule(("production-api-amend",), ENTRY, api=True),
+        Rule(("production:workers-search",), ORG),
+        Rule(("production-api-import",), ORG, api=True),
+        Rule(("production-api-export",), ORG | {"fmt": "=csv"}, api=True),
+        Rule(("production-api-sign", "production-api-acknowledge"), ENTRY, api=True),
+        # Members read the set-up; changing it needs a line or roster coordinator's mandate.
+        Rule(
+            ("production-api-work-centres", "production-api-products", "production-api-shifts"),
+            ORG,
+            api=True,
+            mandate=True,
+        ),
+        Rule(("production-api-work-centre",), {"uuid": "workcentre"}, api=True, mandate=True),
+        Rule(("production-api-product",), {"uuid": "product"}, api=True, mandate=True),
+        Rule(("production-api-shift",), {"uuid": "shift"}, api=True, mandate=True),
+    ]
+)
 
 
 # --- the URL configuration, walked -----------------------------------------------------------

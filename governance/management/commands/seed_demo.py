@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from governance import demo as app_demos
 from governance.models import (
     AuditEntry,
     Decision,
@@ -281,6 +282,7 @@ class Command(BaseCommand):
             rng=random.Random(options["seed"]),
             organizations=3 if small else 50,
             members=30 if small else 1300,
+            small=small,
         )
         self.stdout.write(
             f"Demo network loaded in {clock.monotonic() - started:.1f} s: "
@@ -288,12 +290,17 @@ class Command(BaseCommand):
             f"{stats['mandates']} mandates, {stats['decisions']} decisions."
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
-        for username, what in DEMO_LOGINS.items():
+        for username, what in (DEMO_LOGINS | app_demos.LOGINS).items():
             self.stdout.write(f"  {username:6} {what}")
+        for key, value in stats.items():
+            if "." in key:
+                self.stdout.write(f"  {key}: {value}")
 
 
 @transaction.atomic
-def seed(*, rng: random.Random, organizations: int, members: int) -> dict[str, int]:
+def seed(
+    *, rng: random.Random, organizations: int, members: int, small: bool = False
+) -> dict[str, int]:
     today = timezone.now().date()
     anchor = datetime.combine(today, time(14, 0), tzinfo=UTC)
 
@@ -700,12 +707,24 @@ def seed(*, rng: random.Random, organizations: int, members: int) -> dict[str, i
             for o in orgs
         ]
     )
-    return {
+    stats = {
         "organizations": len(orgs),
         "members": len(memberships),
         "mandates": len(mandates),
         "decisions": len(decisions),
     }
+    # The other apps' demo data (economy, programmes...), registered in their AppConfig.ready.
+    network = {
+        "federation": federation,
+        "organizations": orgs,
+        "members_of": members_of,
+        "people": {m.person.username: m for m in memberships if m.person.username in DEMO_LOGINS},
+        "anchor": anchor,
+    }
+    for name, seeder in app_demos.seeders():
+        for key, value in seeder(rng=rng, small=small, network=network).items():
+            stats[f"{name}.{key}"] = value
+    return stats
 
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "seed"]

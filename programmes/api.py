@@ -1,0 +1,7 @@
+"""REST API of the programmes app: thin function views, explicit In/Out serializers."""
+
+from __future__ import annotations
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
